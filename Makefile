@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest docs bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[tests,typing,docs,bench]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m example_app
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+pytest: $(STAMP)
+	$(PY) -m pytest -q
+
+test: lint typecheck pytest
+
+docs: $(STAMP)
+	$(PY) -m sphinx -W -b html docs docs/_build/html
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_requests.py
+
+clean:
+	rm -rf $(VENV) docs/_build build dist *.egg-info

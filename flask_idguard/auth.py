@@ -1,0 +1,149 @@
+"""The per-request authentication state and the ``current_auth`` proxy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from types import MappingProxyType
+from typing import Any
+from typing import Literal
+from typing import cast
+
+from flask import g
+from flask import has_request_context
+from werkzeug.local import LocalProxy
+
+__all__ = ["AuthState", "Failure", "Status", "current_auth"]
+
+Status = Literal["signed-in", "signed-out", "handshake"]
+
+#: Why a request is not signed in, as the decorators answer it:
+#: ``missing`` → 401 bare challenge, ``invalid_token`` → 401 ``invalid_token``,
+#: ``invalid_request`` → 400, ``unavailable`` → 503.
+Failure = Literal["missing", "invalid_token", "invalid_request", "unavailable"]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_G_KEY = "_idguard_auth"
+
+
+def _str(claims: Mapping[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, eq=False)
+class AuthState:
+    """Who made this request, computed once by the ``before_request`` hook.
+
+    A signed-out state is falsy; ``reason``/``message`` say why. Provider-specific
+    derivations (Clerk organisations, Auth0 permissions) are done by the provider
+    when it builds the state; nothing downstream re-derives them.
+    """
+
+    status: Status
+    provider: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    failure: Failure | None = None
+    claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    token: str | None = field(default=None, repr=False)
+    token_type: str | None = None
+    scopes: frozenset[str] = frozenset()
+    permissions: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+    org_id: str | None = None
+    org_role: str | None = None
+    org_slug: str | None = None
+    org_permissions: frozenset[str] = frozenset()
+    #: Response headers the ``after_request`` hook appends (Set-Cookie, x-clerk-auth-*...).
+    headers: tuple[tuple[str, str], ...] = ()
+    #: A handshake answers the request itself with a 307 to this URL.
+    redirect: str | None = None
+
+    @classmethod
+    def signed_out(
+        cls,
+        reason: str,
+        message: str,
+        *,
+        failure: Failure = "missing",
+        provider: str | None = None,
+        token: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> AuthState:
+        """A signed-out state with its reason."""
+        return cls(
+            "signed-out",
+            provider=provider,
+            reason=reason,
+            message=message,
+            failure=failure,
+            token=token,
+            headers=headers,
+        )
+
+    @property
+    def is_signed_in(self) -> bool:
+        """True only for a verified token."""
+        return self.status == "signed-in"
+
+    def __bool__(self) -> bool:
+        return self.is_signed_in
+
+    @property
+    def user_id(self) -> str | None:
+        """The ``sub`` claim of a verified token."""
+        return _str(self.claims, "sub") if self.is_signed_in else None
+
+    @property
+    def session_id(self) -> str | None:
+        """The ``sid`` claim (Clerk session id), when present."""
+        return _str(self.claims, "sid") if self.is_signed_in else None
+
+    def has(
+        self,
+        *,
+        permission: str | None = None,
+        role: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: object | None = None,
+        scope: str | None = None,
+    ) -> bool:
+        """Clerk's ``has()`` semantics: fail closed; at least one check asked, all pass.
+
+        ``feature``, ``plan`` and ``reverification`` are Clerk session concepts and
+        are false for other providers.
+        """
+        checks = (permission, role, feature, plan, reverification, scope)
+        if not self.is_signed_in or all(c is None for c in checks):
+            return False
+        if feature is not None or plan is not None or reverification is not None:
+            return False
+        if permission is not None and not (
+            permission in self.permissions or permission in self.org_permissions
+        ):
+            return False
+        if role is not None and not (role in self.roles or role == self.org_role):
+            return False
+        return scope is None or scope in self.scopes
+
+
+def _current() -> AuthState:
+    if not has_request_context():
+        raise RuntimeError(
+            "current_auth is only available while handling a request. "
+            "Use app.test_request_context() in tests."
+        )
+    state = g.get(_G_KEY)
+    if state is None:
+        from .extension import compute_auth_state
+
+        state = compute_auth_state()
+        setattr(g, _G_KEY, state)
+    return cast(AuthState, state)
+
+
+#: The :class:`AuthState` of the current request (a proxy; falsy when signed out).
+current_auth: AuthState = cast(AuthState, LocalProxy(_current))

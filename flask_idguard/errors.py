@@ -1,0 +1,154 @@
+"""Exceptions raised by the decorators, rendered as RFC 6750 responses.
+
+Every error is a :class:`werkzeug.exceptions.HTTPException`, so an application
+customises the response with ``@app.errorhandler(InvalidToken)`` (or the base
+class :class:`IdGuardError`). The JSON body is ``{"error", "error_description"}``
+except for :class:`AuthenticationRequired`, which RFC 6750 §3.1 wants bare.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from flask import current_app
+from flask import has_app_context
+from werkzeug.exceptions import HTTPException
+
+__all__ = [
+    "AuthenticationRequired",
+    "ConfigurationError",
+    "IdGuardError",
+    "InsufficientPermission",
+    "InsufficientScope",
+    "InvalidRequest",
+    "InvalidToken",
+    "ServiceUnavailable",
+    "header_safe",
+]
+
+# RFC 6750 §3: error and error_description use %x20-21 / %x23-5B / %x5D-7E only.
+_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def header_safe(text: str) -> str:
+    """``text`` reduced to the characters RFC 6750 allows in a challenge attribute."""
+    return _UNSAFE.sub("?", text.replace('"', "'").replace("\\", "/"))
+
+
+class ConfigurationError(RuntimeError):
+    """The application's configuration is wrong; raised at ``init_app``, never per request."""
+
+
+class IdGuardError(HTTPException):
+    """Base of every authentication/authorization error response.
+
+    ``error`` is the RFC 6750 error code (None for a bare challenge), ``reason`` a
+    stable machine reason such as ``token-expired``.
+    """
+
+    code = 401
+    error: str | None = None
+
+    def __init__(self, description: str | None = None, *, reason: str | None = None) -> None:
+        super().__init__(description)
+        self.reason = reason
+
+    def challenge_params(self) -> list[tuple[str, str]]:
+        """Attributes of the ``Bearer`` challenge after ``realm``."""
+        params: list[tuple[str, str]] = []
+        if self.error:
+            params.append(("error", self.error))
+            if self.description:
+                params.append(("error_description", header_safe(self.description)))
+        return params
+
+    def challenges(self) -> list[str]:
+        """The ``WWW-Authenticate`` values, one challenge per header line."""
+        realm = None
+        if has_app_context():
+            state = current_app.extensions.get("idguard")
+            realm = getattr(state, "realm", None)
+        params = ([("realm", realm)] if realm else []) + self.challenge_params()
+        return ["Bearer " + ", ".join(f'{k}="{v}"' for k, v in params) if params else "Bearer"]
+
+    def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
+        headers = [("Cache-Control", "no-store")]
+        headers += [("WWW-Authenticate", c) for c in self.challenges()]
+        if self.error:
+            headers.append(("Content-Type", "application/json"))
+        return headers
+
+    def get_body(self, environ: Any = None, scope: Any = None) -> str:
+        if not self.error:
+            return ""
+        return json.dumps({"error": self.error, "error_description": self.description or ""})
+
+
+class AuthenticationRequired(IdGuardError):
+    """401 for a request without credentials: a bare challenge, no error body."""
+
+    code = 401
+    description = "Authentication is required."
+
+
+class InvalidToken(IdGuardError):
+    """401 ``invalid_token``: the token is malformed, expired, or fails a check."""
+
+    code = 401
+    error = "invalid_token"
+    description = "Invalid token."
+
+
+class InvalidRequest(IdGuardError):
+    """400 ``invalid_request``: the request carries credentials in a malformed way."""
+
+    code = 400
+    error = "invalid_request"
+    description = "Invalid request."
+
+
+class InsufficientScope(IdGuardError):
+    """403 ``insufficient_scope``; ``scopes`` are listed in the challenge's ``scope``."""
+
+    code = 403
+    error = "insufficient_scope"
+    description = "Insufficient scope."
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        scopes: Iterable[str] = (),
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(description, reason=reason)
+        self.scopes = tuple(scopes)
+
+    def challenge_params(self) -> list[tuple[str, str]]:
+        params = super().challenge_params()
+        if self.scopes:
+            params.append(("scope", header_safe(" ".join(self.scopes))))
+        return params
+
+
+class InsufficientPermission(InsufficientScope):
+    """403 for a signed-in user lacking a permission or role (``has_permission``, ``has_role``)."""
+
+    description = "Insufficient permission."
+
+
+class ServiceUnavailable(IdGuardError):
+    """503 ``temporarily_unavailable``: the identity provider's keys cannot be had."""
+
+    code = 503
+    error = "temporarily_unavailable"
+    description = "The identity provider cannot be reached; try again shortly."
+
+    def challenges(self) -> list[str]:
+        return []
+
+    def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
+        return super().get_headers(environ, scope) + [("Retry-After", "5")]

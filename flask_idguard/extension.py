@@ -1,0 +1,168 @@
+"""The Flask extension: configuration, the request hooks, per-app state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import request
+
+from .auth import _G_KEY
+from .auth import AuthState
+from .config import ConfigReader
+from .errors import ConfigurationError
+from .jwt import TokenError
+from .providers.auth0 import Auth0Provider
+from .providers.base import Provider
+from .providers.base import RequestContext
+from .providers.base import TokenProvider
+from .providers.oidc import OIDCProvider
+from .providers.settings import Settings
+
+__all__ = ["IdGuard", "IdGuardState", "compute_auth_state"]
+
+_NO_TOKEN = AuthState.signed_out("token-missing", "No token in the request.", failure="missing")
+
+
+@dataclass(frozen=True)
+class IdGuardState:
+    """Per-app state, stored as ``app.extensions["idguard"]``."""
+
+    idguard: IdGuard
+    providers: tuple[Provider, ...]
+    settings: Settings
+    realm: str | None
+    sign_in_url: str | None
+
+    @property
+    def routing(self) -> bool:
+        """Bearer tokens are routed by ``iss`` when more than one provider is configured."""
+        return len(self.providers) > 1
+
+
+class IdGuard:
+    """Verified sign-in state on every request of a Flask app.
+
+    ``IdGuard(app)`` or, with an app factory, ``idguard = IdGuard()`` then
+    ``idguard.init_app(app)``. ``providers`` adds provider objects of your own
+    before the configured ones.
+    """
+
+    def __init__(self, app: Flask | None = None, *, providers: Sequence[Provider] = ()) -> None:
+        self._extra_providers = tuple(providers)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Read and validate the configuration, register the hooks.
+
+        Keys read (``app.config``, else the environment variable of the same name):
+        ``AUTH0_DOMAIN``, ``AUTH0_AUDIENCE``, ``IDGUARD_ISSUER``, ``IDGUARD_AUDIENCE``,
+        ``IDGUARD_JWKS_URL``, ``IDGUARD_PUBLIC_KEYS``, ``IDGUARD_AUTHORIZED_PARTIES``,
+        ``IDGUARD_ALGORITHMS``, ``IDGUARD_CLOCK_SKEW``, ``IDGUARD_HTTP_TIMEOUT``,
+        ``IDGUARD_JWKS_CACHE_TTL``, ``IDGUARD_JWKS_COOLDOWN``, ``IDGUARD_CACHE``,
+        ``IDGUARD_ALLOW_INSECURE_HTTP``, ``IDGUARD_REALM``, ``IDGUARD_SIGN_IN_URL``.
+        Changes to the configuration after this call are not seen.
+
+        Raises :class:`~flask_idguard.errors.ConfigurationError` naming the key to fix.
+        """
+        if "idguard" in app.extensions:
+            raise RuntimeError(
+                "IdGuard is already registered on this app; import and use that instance "
+                "instead of creating a second one."
+            )
+        reader = ConfigReader(app)
+        for key in ("CLERK_SECRET_KEY", "CLERK_PUBLISHABLE_KEY"):
+            if reader.string(key):
+                raise ConfigurationError(
+                    f"{key} is set, but this version of flask-idguard has no Clerk provider "
+                    "yet; remove it, or configure IDGUARD_ISSUER/AUTH0_DOMAIN instead."
+                )
+        settings = Settings.from_config(reader)
+        configured = [
+            Auth0Provider.from_config(reader, settings),
+            OIDCProvider.from_config(reader, settings),
+        ]
+        providers = self._extra_providers + tuple(p for p in configured if p is not None)
+        if not providers:
+            raise ConfigurationError(
+                "No identity provider is configured: set AUTH0_DOMAIN and AUTH0_AUDIENCE, "
+                "or IDGUARD_ISSUER and IDGUARD_AUDIENCE (app.config or environment)."
+            )
+        issuers = [p.policy.issuer for p in providers if isinstance(p, TokenProvider)]
+        if len(set(issuers)) != len(issuers):
+            raise ConfigurationError(
+                "Two providers are configured for the same issuer; bearer tokens could not "
+                "be routed. Keep AUTH0_DOMAIN or IDGUARD_ISSUER, not both for one issuer."
+            )
+        sign_in_url = reader.string("IDGUARD_SIGN_IN_URL")
+        if sign_in_url is not None:
+            parts = urlsplit(sign_in_url)
+            relative = not parts.scheme and not parts.netloc and sign_in_url.startswith("/")
+            if not relative and (parts.scheme not in ("http", "https") or not parts.netloc):
+                raise ConfigurationError(
+                    "IDGUARD_SIGN_IN_URL must be an absolute http(s) URL or a path starting "
+                    f"with '/', got {sign_in_url!r}."
+                )
+        realm = reader.string("IDGUARD_REALM")
+        if realm is not None and ('"' in realm or "\\" in realm):
+            raise ConfigurationError('IDGUARD_REALM must not contain " or \\.')
+        app.extensions["idguard"] = IdGuardState(self, providers, settings, realm, sign_in_url)
+        app.before_request(_before_request)
+        app.after_request(_after_request)
+
+
+def _app_state() -> IdGuardState:
+    state = current_app.extensions.get("idguard")
+    if state is None:
+        raise RuntimeError(
+            "IdGuard is not registered on this app. Did you forget to call "
+            "IdGuard(app) or idguard.init_app(app)?"
+        )
+    assert isinstance(state, IdGuardState)
+    return state
+
+
+def compute_auth_state() -> AuthState:
+    """Ask the providers, in order, for the current request's auth state."""
+    app_state = _app_state()
+    ctx = RequestContext(request, routing=app_state.routing)
+    for provider in app_state.providers:
+        state = provider.authenticate(ctx)
+        if state is not None:
+            return state
+    creds = ctx.credentials
+    if creds.failure is not None:
+        assert creds.reason is not None and creds.message is not None
+        return AuthState.signed_out(creds.reason, creds.message, failure=creds.failure)
+    if creds.token is None:
+        return _NO_TOKEN
+    parsed = ctx.parsed
+    if isinstance(parsed, TokenError):
+        return AuthState.signed_out(parsed.reason, parsed.message, failure="invalid_token")
+    return AuthState.signed_out(
+        "token-invalid-issuer",
+        f"No configured provider accepts tokens issued by {ctx.issuer!r}.",
+        failure="invalid_token",
+    )
+
+
+def _before_request() -> Response | None:
+    state = compute_auth_state()
+    setattr(g, _G_KEY, state)
+    if state.redirect is not None:
+        return Response(status=307, headers={"Location": state.redirect})
+    return None
+
+
+def _after_request(response: Response) -> Response:
+    state: AuthState | None = g.get(_G_KEY)
+    if state is not None:
+        for name, value in state.headers:
+            response.headers.add(name, value)
+    return response

@@ -1,0 +1,247 @@
+"""What every provider shares: the request context, the provider interface, token providers.
+
+A provider turns a request into an :class:`~flask_idguard.auth.AuthState`, or answers
+None when the request is not its business (no token it owns). Token providers
+(OIDC, Auth0) verify a bearer token; a cookie provider (Clerk) also reads cookies and
+may answer with response headers or a handshake redirect, through the same interface.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from abc import ABC
+from abc import abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+from flask import Request
+
+from ..auth import AuthState
+from ..auth import Failure
+from ..jwt import Policy
+from ..jwt import TokenError
+from ..jwt import Unverified
+from ..jwt import decode_unverified
+from ..jwt import verify
+from ..keys import KeySource
+from ..keys import KeysUnavailable
+
+__all__ = ["Credentials", "Provider", "RequestContext", "TokenProvider", "extract_bearer"]
+
+logger = logging.getLogger("flask_idguard")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The bearer token of a request, or why there is none usable.
+
+    ``failure`` is None when a token was found or when there simply is none.
+    """
+
+    token: str | None = None
+    scheme: str | None = None
+    failure: Failure | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+_NONE = Credentials()
+
+
+def extract_bearer(request: Request) -> Credentials:
+    """Read ``Authorization: Bearer <token>`` (scheme case-insensitive, RFC 7235).
+
+    A header that is not exactly ``<scheme> SP <token>`` is a malformed request (400);
+    another scheme is treated as no credentials (401 with a bare challenge, RFC 6750 §3.1).
+    """
+    header = request.headers.get("Authorization")
+    if header is None:
+        return _NONE
+    parts = header.split(" ")
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        return Credentials(
+            failure="invalid_request",
+            reason="authorization-header-malformed",
+            message="Malformed Authorization header: expected 'Bearer <token>'.",
+        )
+    scheme, token = parts
+    if scheme.lower() != "bearer":
+        return Credentials(
+            failure="missing",
+            reason="authorization-scheme-unsupported",
+            message=f"The Authorization scheme {scheme[:20]!r} is not supported; use Bearer.",
+        )
+    return Credentials(token=token, scheme="bearer")
+
+
+class RequestContext:
+    """One request as providers see it; the token is parsed at most once."""
+
+    def __init__(self, request: Request, *, routing: bool) -> None:
+        self.request = request
+        #: True when several providers accept bearer tokens and route by ``iss``.
+        self.routing = routing
+        self.credentials = extract_bearer(request)
+
+    @property
+    def token(self) -> str | None:
+        return self.credentials.token
+
+    @cached_property
+    def parsed(self) -> Unverified | TokenError:
+        """The strictly parsed, unverified token, or the parse error."""
+        assert self.token is not None
+        try:
+            return decode_unverified(self.token)
+        except TokenError as exc:
+            return exc
+
+    @property
+    def issuer(self) -> str | None:
+        """The token's unverified ``iss``: for routing only, never for a decision."""
+        parsed = self.parsed
+        if isinstance(parsed, TokenError):
+            return None
+        iss = parsed.claims.get("iss")
+        return iss if isinstance(iss, str) else None
+
+
+class Provider(ABC):
+    """Turns a request into an auth state, or None when the request is not its business."""
+
+    #: The provider's name, exposed as ``current_auth.provider``.
+    name: str
+
+    @abstractmethod
+    def authenticate(self, ctx: RequestContext) -> AuthState | None:
+        """The request's auth state, or None when this provider has nothing to say."""
+
+    def owns_issuer(self, issuer: str | None) -> bool:
+        """Whether a bearer token with this unverified ``iss`` is routed here."""
+        return False
+
+
+class _VerifiedCache:
+    """Bounded map of recently verified tokens to their (immutable) auth states.
+
+    Entries live until the token's ``exp`` (plus leeway) or ``max_age`` seconds,
+    whichever comes first, so a key withdrawn upstream stops working within
+    ``max_age`` even for tokens seen before.
+    """
+
+    def __init__(self, size: int = 4096, max_age: float = 60.0) -> None:
+        self._size = size
+        self._max_age = max_age
+        self._entries: dict[str, tuple[float, float, AuthState]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, now: float) -> AuthState | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        not_before, until, state = entry
+        if now < until and now >= not_before:
+            return state
+        return None
+
+    def put(self, token: str, not_before: float, until: float, state: AuthState) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                for old in list(self._entries)[: self._size // 8 or 1]:
+                    del self._entries[old]
+            self._entries[token] = (not_before, until, state)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _scope_set(claims: Mapping[str, Any]) -> frozenset[str]:
+    scope = claims.get("scope")
+    if isinstance(scope, str):
+        return frozenset(scope.split())
+    if isinstance(scope, list):
+        return frozenset(s for s in scope if isinstance(s, str))
+    scp = claims.get("scp")
+    if isinstance(scp, list):
+        return frozenset(s for s in scp if isinstance(s, str))
+    if isinstance(scp, str):
+        return frozenset(scp.split())
+    return frozenset()
+
+
+def _string_set(value: object) -> frozenset[str]:
+    if isinstance(value, list):
+        return frozenset(v for v in value if isinstance(v, str))
+    return frozenset()
+
+
+class TokenProvider(Provider):
+    """A provider of bearer access tokens verified against one issuer's keys."""
+
+    token_type = "access_token"
+
+    def __init__(self, name: str, policy: Policy, keys: KeySource) -> None:
+        self.name = name
+        self.policy = policy
+        self.keys = keys
+        self._cache = _VerifiedCache()
+
+    def owns_issuer(self, issuer: str | None) -> bool:
+        return issuer is not None and issuer == self.policy.issuer
+
+    def authenticate(self, ctx: RequestContext) -> AuthState | None:
+        token = ctx.token
+        if token is None or (ctx.routing and not self.owns_issuer(ctx.issuer)):
+            return None
+        now = time.time()
+        cached = self._cache.get(token, now)
+        if cached is not None:
+            return cached
+        parsed = ctx.parsed
+        try:
+            if isinstance(parsed, TokenError):
+                raise parsed
+            verified = verify(token, self.keys, self.policy, now=now, parsed=parsed)
+        except TokenError as exc:
+            logger.info("%s: token rejected: %s (%s)", self.name, exc.reason, exc.message)
+            return AuthState.signed_out(
+                exc.reason, exc.message, failure="invalid_token", provider=self.name
+            )
+        except KeysUnavailable as exc:
+            logger.warning("%s: signing keys unavailable: %s", self.name, exc)
+            return AuthState.signed_out(
+                "jwk-remote-failed-to-load",
+                "The identity provider's signing keys cannot be loaded; try again shortly.",
+                failure="unavailable",
+                provider=self.name,
+            )
+        state = self.signed_in_state(token, verified.claims)
+        exp = float(verified.claims["exp"]) + self.policy.leeway
+        nbf = verified.claims.get("nbf")
+        not_before = float(nbf) - self.policy.leeway if nbf is not None else float("-inf")
+        self._cache.put(token, not_before, min(exp, now + self._cache._max_age), state)
+        return state
+
+    def signed_in_state(self, token: str, claims: Mapping[str, Any]) -> AuthState:
+        """Build the signed-in state from verified claims."""
+        org_id = claims.get("org_id")
+        return AuthState(
+            "signed-in",
+            provider=self.name,
+            claims=MappingProxyType(dict(claims)),
+            token=token,
+            token_type=self.token_type,
+            scopes=self.scopes(claims),
+            permissions=_string_set(claims.get("permissions")),
+            roles=_string_set(claims.get("roles")),
+            org_id=org_id if isinstance(org_id, str) else None,
+        )
+
+    def scopes(self, claims: Mapping[str, Any]) -> frozenset[str]:
+        """The token's scopes (``scope`` string or list, else ``scp``)."""
+        return _scope_set(claims)

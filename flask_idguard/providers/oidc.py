@@ -1,0 +1,111 @@
+"""The generic OIDC provider: any issuer with discovery or a JWKS (``IDGUARD_*`` keys)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from joserfc.jwk import KeySet
+
+from ..config import ConfigReader
+from ..errors import ConfigurationError
+from ..jwt import Policy
+from ..keys import DiscoveredJWKS
+from ..keys import KeySource
+from ..keys import RemoteJWKS
+from ..keys import StaticKeySet
+from ..keys import check_url
+from .base import TokenProvider
+from .settings import Settings
+
+__all__ = ["OIDCProvider", "build_key_source", "static_keys"]
+
+
+def static_keys(value: Any, key: str) -> StaticKeySet:
+    """A networkless key set from a PEM, a JWK/JWKS (dict or JSON text) or a joserfc KeySet."""
+    try:
+        if isinstance(value, KeySet):
+            return StaticKeySet.from_keyset(value)
+        if isinstance(value, (str, bytes)):
+            text = value.decode() if isinstance(value, bytes) else value
+            if text.lstrip().startswith("{"):
+                return StaticKeySet.from_jwks(json.loads(text))
+            return StaticKeySet.from_pem(text)
+        if isinstance(value, Mapping):
+            return StaticKeySet.from_jwks(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"{key} could not be used as a public key: {exc}") from exc
+    raise ConfigurationError(
+        f"{key} must be a PEM public key, a JWKS (dict or JSON) or a joserfc KeySet, "
+        f"got {type(value).__name__}."
+    )
+
+
+def build_key_source(
+    issuer: str,
+    settings: Settings,
+    *,
+    jwks_url: str | None,
+    public_keys: Any,
+    prefix: str,
+) -> KeySource:
+    """Discovery, a JWKS URL, or static keys: exactly one, checked at start-up."""
+    if jwks_url is not None and public_keys is not None:
+        raise ConfigurationError(
+            f"{prefix}_JWKS_URL and {prefix}_PUBLIC_KEYS are mutually exclusive: keep one."
+        )
+    if public_keys is not None:
+        return static_keys(public_keys, f"{prefix}_PUBLIC_KEYS")
+    common: dict[str, Any] = {
+        "http": settings.http,
+        "ttl": settings.jwks_cache_ttl,
+        "cooldown": settings.jwks_cooldown,
+        "cache": settings.cache,
+    }
+    if jwks_url is not None:
+        try:
+            check_url(jwks_url, allow_insecure_http=settings.allow_insecure_http, what="JWKS URL")
+        except ValueError as exc:
+            raise ConfigurationError(f"{prefix}_JWKS_URL: {exc}") from exc
+        return RemoteJWKS(jwks_url, **common)
+    return DiscoveredJWKS(issuer, allow_insecure_http=settings.allow_insecure_http, **common)
+
+
+class OIDCProvider(TokenProvider):
+    """Access tokens of one OIDC issuer, enabled by ``IDGUARD_ISSUER`` + ``IDGUARD_AUDIENCE``."""
+
+    @classmethod
+    def from_config(cls, reader: ConfigReader, settings: Settings) -> OIDCProvider | None:
+        issuer = reader.string("IDGUARD_ISSUER")
+        audience = reader.strings("IDGUARD_AUDIENCE")
+        jwks_url = reader.string("IDGUARD_JWKS_URL")
+        public_keys = reader.raw("IDGUARD_PUBLIC_KEYS")
+        parties = reader.strings("IDGUARD_AUTHORIZED_PARTIES")
+        if issuer is None:
+            if audience or jwks_url or public_keys is not None or parties:
+                raise ConfigurationError(
+                    "IDGUARD_ISSUER is not set, but other IDGUARD_ provider keys are: set "
+                    "IDGUARD_ISSUER to the issuer URL (the exact 'iss' of its tokens)."
+                )
+            return None
+        try:
+            check_url(issuer, allow_insecure_http=settings.allow_insecure_http, what="issuer")
+        except ValueError as exc:
+            raise ConfigurationError(f"IDGUARD_ISSUER: {exc}") from exc
+        if not audience:
+            raise ConfigurationError(
+                "IDGUARD_AUDIENCE is required with IDGUARD_ISSUER: set it to this API's "
+                "identifier (the 'aud' its tokens carry)."
+            )
+        keys = build_key_source(
+            issuer, settings, jwks_url=jwks_url, public_keys=public_keys, prefix="IDGUARD"
+        )
+        policy = Policy(
+            algorithms=settings.algorithms,
+            issuer=issuer,
+            audience=frozenset(audience),
+            authorized_parties=frozenset(parties) if parties else None,
+            leeway=settings.clock_skew,
+        )
+        return cls("oidc", policy, keys)

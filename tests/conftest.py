@@ -1,0 +1,97 @@
+"""Shared fixtures: an app factory wired to the testing issuer, as users would write it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask import jsonify
+
+from flask_idguard import IdGuard
+from flask_idguard import claim_check
+from flask_idguard import claim_equals
+from flask_idguard import claim_includes
+from flask_idguard import current_auth
+from flask_idguard import has_permission
+from flask_idguard import has_role
+from flask_idguard import requires_auth
+from flask_idguard import scopes_include
+from flask_idguard.testing import TestIssuer
+
+AppFactory = Callable[..., Flask]
+
+
+def build_app(**config: Any) -> Flask:
+    """A small app with one view per decorator; ``config`` goes into ``app.config``."""
+    app = Flask("idguard-tests")
+    app.config.update(config)
+    IdGuard(app)
+
+    def me() -> Any:
+        return jsonify(
+            status=current_auth.status,
+            user_id=current_auth.user_id,
+            provider=current_auth.provider,
+            claims=dict(current_auth.claims),
+        )
+
+    app.add_url_rule(
+        "/public", "public", lambda: jsonify(status=current_auth.status, reason=current_auth.reason)
+    )
+    app.add_url_rule("/me", "me", requires_auth(me), methods=["GET", "POST", "OPTIONS"])
+    app.add_url_rule("/page", "page", requires_auth(redirect=True)(me))
+    app.add_url_rule("/scoped", "scoped", requires_auth(scopes="read:a read:b")(me))
+    app.add_url_rule("/all", "all", scopes_include(["read:a", "read:b"])(me))
+    app.add_url_rule("/any", "any", scopes_include(["read:a", "read:b"], match="any")(me))
+    app.add_url_rule("/perm", "perm", has_permission("org:billing:manage")(me))
+    app.add_url_rule("/role", "role", has_role("admin")(me))
+    app.add_url_rule("/tier", "tier", claim_equals("tier", "gold")(me))
+    app.add_url_rule("/groups", "groups", claim_includes("groups", ["a", "b"])(me))
+    app.add_url_rule(
+        "/adult",
+        "adult",
+        claim_check(lambda c: c.get("age", 0) >= 18, error_message="Too young")(me),
+    )
+    return app
+
+
+@pytest.fixture
+def issuer(idguard_issuer: TestIssuer) -> TestIssuer:
+    """The testing issuer, served through ``responses``."""
+    return idguard_issuer
+
+
+@pytest.fixture
+def make_app(issuer: TestIssuer) -> AppFactory:
+    """Build an app trusting ``issuer``; keyword arguments override the config."""
+
+    def factory(**overrides: Any) -> Flask:
+        config: dict[str, Any] = {
+            "IDGUARD_ISSUER": issuer.issuer,
+            "IDGUARD_AUDIENCE": issuer.audience,
+        }
+        config.update(overrides)
+        return build_app(**config)
+
+    return factory
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> Flask:
+    return make_app()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own provider variables must not leak into the tests."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("IDGUARD_", "AUTH0_", "CLERK_")):
+            monkeypatch.delenv(name)
