@@ -26,6 +26,7 @@ from .errors import InsufficientScope
 from .errors import InvalidRequest
 from .errors import InvalidToken
 from .errors import ServiceUnavailable
+from .jwt import json_equal
 
 __all__ = [
     "claim_check",
@@ -181,13 +182,6 @@ def has_role(role: str) -> Callable[[F], F]:
 _Primitive = str | int | float | bool | None
 
 
-def _same(a: object, b: object) -> bool:
-    """JSON equality: ``True`` is not ``1``."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a is b
-    return a == b
-
-
 def _claim(claims: Mapping[str, Any], name: str) -> Any:
     if name not in claims:
         raise InvalidToken(f"Missing '{name}' claim", reason="claim-missing")
@@ -200,7 +194,7 @@ def claim_equals(name: str, value: _Primitive) -> Callable[[F], F]:
         raise TypeError("'value' must be a JSON primitive (str, int, float, bool or None)")
 
     def check(state: AuthState) -> None:
-        if not _same(_claim(state.claims, name), value):
+        if not json_equal(_claim(state.claims, name), value):
             raise InvalidToken(f"Unexpected '{name}' value", reason="claim-mismatch")
 
     return _guard(_signed_in(True), check)
@@ -222,7 +216,7 @@ def claim_includes(name: str, values: Iterable[_Primitive]) -> Callable[[F], F]:
         if isinstance(actual, str):
             actual = actual.split(" ")
         if not isinstance(actual, list) or not all(
-            any(_same(a, w) for a in actual) for w in wanted
+            any(json_equal(a, w) for a in actual) for w in wanted
         ):
             raise InvalidToken(f"Unexpected '{name}' value", reason="claim-mismatch")
 

@@ -131,7 +131,13 @@ def _app_state() -> IdGuardState:
 def compute_auth_state() -> AuthState:
     """Ask the providers, in order, for the current request's auth state."""
     app_state = _app_state()
-    ctx = RequestContext(request, routing=app_state.routing)
+    settings = app_state.settings
+    ctx = RequestContext(
+        request,
+        routing=app_state.routing,
+        allow_query=settings.allow_query_token,
+        allow_form=settings.allow_form_token,
+    )
     for provider in app_state.providers:
         state = provider.authenticate(ctx)
         if state is not None:

@@ -14,6 +14,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ MAX_JSON_DEPTH = 32
 #: configured key set, so a token that brings its own is refused outright.
 KEY_MATERIAL_HEADERS = ("jku", "x5u", "x5c", "jwk")
 
+#: A custom claim check: a literal compared for equality, or a predicate.
+Validator = Callable[[Any, Mapping[str, Any], Mapping[str, Any]], bool] | str | int | float | bool
+
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _ALG_MODELS = {name: JWSRegistry.algorithms[name] for name in ASYMMETRIC_ALGORITHMS}
 
@@ -89,6 +93,8 @@ class Policy:
 
     algorithms: frozenset[str] = frozenset({"RS256"})
     issuer: str | None = None
+    #: False keeps ``issuer`` for routing but skips the ``iss`` comparison.
+    check_issuer: bool = True
     audience: frozenset[str] | None = None
     audience_if_present: bool = False
     authorized_parties: frozenset[str] | None = None
@@ -97,6 +103,22 @@ class Policy:
     require_sub: bool = True
     typ: frozenset[str | None] | None = None
     max_token_bytes: int = MAX_TOKEN_BYTES
+    #: Seconds after ``iat`` a token stays acceptable (``iat`` then required).
+    max_token_age: float | None = None
+    #: Claims that must be present (any value).
+    required_claims: frozenset[str] = frozenset()
+    #: Extra checks: name → literal (equality) or ``fn(value, claims, header) -> bool``.
+    #: ``alg`` and ``typ`` read the header, every other name the claims.
+    validators: Mapping[str, Validator] = field(default_factory=dict)
+
+    def window(self, claims: Mapping[str, Any]) -> tuple[float, float]:
+        """The (from, until) wall-clock interval in which verified ``claims`` stay valid."""
+        until = float(claims["exp"]) + self.leeway
+        if self.max_token_age is not None:
+            until = min(until, float(claims["iat"]) + self.max_token_age + self.leeway)
+        nbf = claims.get("nbf")
+        start = float(nbf) - self.leeway if nbf is not None else -math.inf
+        return start, until
 
     def __post_init__(self) -> None:
         unknown = set(self.algorithms) - ASYMMETRIC_ALGORITHMS
@@ -231,7 +253,10 @@ def _check_header(header: Mapping[str, Any], policy: Policy) -> str:
         norm = typ.lower() if isinstance(typ, str) else typ
         accepted = {t.lower() if isinstance(t, str) else t for t in policy.typ}
         if norm not in accepted or not (typ is None or isinstance(typ, str)):
-            raise TokenError("token-invalid", f'Invalid JWT type "{typ}".', typ=typ)
+            expected = ", ".join(sorted(t for t in policy.typ if t is not None))
+            raise TokenError(
+                "token-invalid", f'Invalid JWT type "{typ}". Expected "{expected}".', typ=typ
+            )
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise TokenError("jwk-kid-mismatch", "The JWT kid header is not a string.")
@@ -298,7 +323,7 @@ def check_claims(claims: Mapping[str, Any], policy: Policy, now: float) -> None:
                 f'Expected "{",".join(sorted(policy.authorized_parties))}".',
                 claim="azp",
             )
-    if policy.issuer is not None and claims.get("iss") != policy.issuer:
+    if policy.issuer is not None and policy.check_issuer and claims.get("iss") != policy.issuer:
         raise TokenError(
             "token-invalid-issuer",
             f"Unexpected 'iss' value {json.dumps(claims.get('iss'))}; expected {policy.issuer!r}.",
@@ -338,6 +363,48 @@ def check_claims(claims: Mapping[str, Any], policy: Policy, now: float) -> None:
             iat=iat,
             now=now,
         )
+    if policy.max_token_age is not None:
+        if iat is None:
+            raise TokenError(
+                "token-verification-failed",
+                "Invalid JWT issued at date claim (iat) undefined. Expected number: "
+                "a maximum token age is configured.",
+                claim="iat",
+            )
+        if iat + policy.max_token_age + leeway <= now:
+            raise TokenError(
+                "token-max-age-exceeded",
+                f"JWT was issued at {_http_date(iat)}, more than {policy.max_token_age:g} s ago "
+                "(IDGUARD_MAX_TOKEN_AGE).",
+                iat=iat,
+                now=now,
+            )
+    for name in sorted(policy.required_claims):
+        if name not in claims:
+            raise TokenError("token-missing-claim", f"Missing '{name}' claim", claim=name)
+
+
+def check_validators(header: Mapping[str, Any], claims: Mapping[str, Any], policy: Policy) -> None:
+    """Run the policy's custom validators; the first failure wins."""
+    for name, validator in policy.validators.items():
+        source = header if name in ("alg", "typ") else claims
+        value = source.get(name)
+        if callable(validator):
+            try:
+                ok = validator(value, claims, header) is True
+            except Exception:
+                ok = False
+        else:
+            ok = name in source and json_equal(value, validator)
+        if not ok:
+            raise TokenError("token-invalid-claim", f"Unexpected '{name}' value", claim=name)
+
+
+def json_equal(a: object, b: object) -> bool:
+    """JSON equality: ``True`` is not ``1``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a is b
+    return a == b
 
 
 def _check_audience(claims: Mapping[str, Any], policy: Policy) -> None:
@@ -394,6 +461,8 @@ def verify(
     if not valid:
         raise TokenError("token-invalid-signature", "JWT signature is invalid.")
     check_claims(p.claims, policy, time.time() if now is None else now)
+    if policy.validators:
+        check_validators(p.header, p.claims, policy)
     return VerifiedToken(token, p.header, p.claims, kid)
 
 

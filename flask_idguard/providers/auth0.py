@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from ..config import ConfigReader
 from ..errors import ConfigurationError
-from ..jwt import Policy
 from .base import TokenProvider
 from .oidc import build_key_source
 from .settings import Settings
@@ -84,12 +83,7 @@ class Auth0Provider(TokenProvider):
                 "shown in the Auth0 dashboard (APIs → Identifier)."
             )
         keys = build_key_source(issuer, settings, jwks_url=None, public_keys=None, prefix="AUTH0")
-        policy = Policy(
-            algorithms=settings.algorithms,
-            issuer=issuer,
-            audience=frozenset(audience),
-            leeway=settings.clock_skew,
-        )
+        policy = settings.policy(issuer=issuer, audience=frozenset(audience))
         return cls("auth0", policy, keys)
 
     def scopes(self, claims: Mapping[str, Any]) -> frozenset[str]:

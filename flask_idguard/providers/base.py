@@ -53,12 +53,7 @@ class Credentials:
 _NONE = Credentials()
 
 
-def extract_bearer(request: Request) -> Credentials:
-    """Read ``Authorization: Bearer <token>`` (scheme case-insensitive, RFC 7235).
-
-    A header that is not exactly ``<scheme> SP <token>`` is a malformed request (400);
-    another scheme is treated as no credentials (401 with a bare challenge, RFC 6750 §3.1).
-    """
+def _header_credentials(request: Request) -> Credentials:
     header = request.headers.get("Authorization")
     if header is None:
         return _NONE
@@ -79,14 +74,55 @@ def extract_bearer(request: Request) -> Credentials:
     return Credentials(token=token, scheme="bearer")
 
 
+def extract_bearer(
+    request: Request, *, allow_query: bool = False, allow_form: bool = False
+) -> Credentials:
+    """The request's bearer token (RFC 6750 §2), from the header and, when enabled, elsewhere.
+
+    ``Authorization: Bearer <token>`` (scheme case-insensitive, RFC 7235). A header that is
+    not exactly ``<scheme> SP <token>`` is a malformed request (400); another scheme counts
+    as no credentials (401 with a bare challenge, RFC 6750 §3.1). With ``allow_query`` the
+    ``access_token`` query parameter counts, with ``allow_form`` the ``access_token`` field
+    of an ``application/x-www-form-urlencoded`` body (never on GET). More than one method
+    in one request is a malformed request (400), as RFC 6750 §2 requires.
+    """
+    found = _header_credentials(request)
+    if found.failure == "invalid_request":
+        return found
+    tokens = [found] if found.token is not None else []
+    if allow_query and "access_token" in request.args:
+        tokens.append(Credentials(token=request.args["access_token"], scheme="query"))
+    if (
+        allow_form
+        and request.method not in ("GET", "HEAD")
+        and request.mimetype == "application/x-www-form-urlencoded"
+        and "access_token" in request.form
+    ):
+        tokens.append(Credentials(token=request.form["access_token"], scheme="form"))
+    if len(tokens) > 1:
+        return Credentials(
+            failure="invalid_request",
+            reason="multiple-token-methods",
+            message="More than one method used for authentication",
+        )
+    return tokens[0] if tokens else found
+
+
 class RequestContext:
     """One request as providers see it; the token is parsed at most once."""
 
-    def __init__(self, request: Request, *, routing: bool) -> None:
+    def __init__(
+        self,
+        request: Request,
+        *,
+        routing: bool,
+        allow_query: bool = False,
+        allow_form: bool = False,
+    ) -> None:
         self.request = request
         #: True when several providers accept bearer tokens and route by ``iss``.
         self.routing = routing
-        self.credentials = extract_bearer(request)
+        self.credentials = extract_bearer(request, allow_query=allow_query, allow_form=allow_form)
 
     @property
     def token(self) -> str | None:
@@ -136,7 +172,7 @@ class _VerifiedCache:
 
     def __init__(self, size: int = 4096, max_age: float = 60.0) -> None:
         self._size = size
-        self._max_age = max_age
+        self.max_age = max_age
         self._entries: dict[str, tuple[float, float, AuthState]] = {}
         self._lock = threading.Lock()
 
@@ -221,10 +257,8 @@ class TokenProvider(Provider):
                 provider=self.name,
             )
         state = self.signed_in_state(token, verified.claims)
-        exp = float(verified.claims["exp"]) + self.policy.leeway
-        nbf = verified.claims.get("nbf")
-        not_before = float(nbf) - self.policy.leeway if nbf is not None else float("-inf")
-        self._cache.put(token, not_before, min(exp, now + self._cache._max_age), state)
+        start, until = self.policy.window(verified.claims)
+        self._cache.put(token, start, min(until, now + self._cache.max_age), state)
         return state
 
     def signed_in_state(self, token: str, claims: Mapping[str, Any]) -> AuthState:

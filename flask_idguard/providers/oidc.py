@@ -10,7 +10,6 @@ from joserfc.jwk import KeySet
 
 from ..config import ConfigReader
 from ..errors import ConfigurationError
-from ..jwt import Policy
 from ..keys import DiscoveredJWKS
 from ..keys import KeySource
 from ..keys import RemoteJWKS
@@ -101,11 +100,9 @@ class OIDCProvider(TokenProvider):
         keys = build_key_source(
             issuer, settings, jwks_url=jwks_url, public_keys=public_keys, prefix="IDGUARD"
         )
-        policy = Policy(
-            algorithms=settings.algorithms,
+        policy = settings.policy(
             issuer=issuer,
             audience=frozenset(audience),
-            authorized_parties=frozenset(parties) if parties else None,
-            leeway=settings.clock_skew,
+            parties=frozenset(parties) if parties else None,
         )
         return cls("oidc", policy, keys)

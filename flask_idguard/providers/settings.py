@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
+from types import MappingProxyType
 from typing import Any
 
 from ..config import ConfigReader
 from ..errors import ConfigurationError
 from ..http import HttpClient
 from ..jwt import ASYMMETRIC_ALGORITHMS
+from ..jwt import Policy
+from ..jwt import Validator
+
+#: The RFC 9068 profile (``IDGUARD_STRICT``): explicit type and the required claims.
+RFC9068_TYP: frozenset[str | None] = frozenset({"at+jwt", "application/at+jwt"})
+RFC9068_CLAIMS = frozenset({"iss", "exp", "aud", "sub", "client_id", "iat", "jti"})
+#: Built-in checks a validator set to ``False`` may switch off.
+_DISABLEABLE = frozenset({"iss", "aud", "azp"})
 
 __all__ = ["Settings"]
 
@@ -25,6 +36,30 @@ class Settings:
     allow_insecure_http: bool
     cache: Any
     http: HttpClient
+    allow_query_token: bool = False
+    allow_form_token: bool = False
+    max_token_age: float | None = None
+    strict: bool = False
+    required_claims: frozenset[str] = frozenset()
+    validators: Mapping[str, Validator | bool] = field(default_factory=dict)
+
+    def policy(
+        self, *, issuer: str, audience: frozenset[str], parties: frozenset[str] | None = None
+    ) -> Policy:
+        """The verification policy of a token provider for ``issuer`` and ``audience``."""
+        disabled = {k for k, v in self.validators.items() if v is False}
+        return Policy(
+            algorithms=self.algorithms,
+            issuer=issuer,
+            check_issuer="iss" not in disabled,
+            audience=None if "aud" in disabled else audience,
+            authorized_parties=None if "azp" in disabled else parties,
+            leeway=self.clock_skew,
+            typ=RFC9068_TYP if self.strict else None,
+            max_token_age=self.max_token_age,
+            required_claims=self.required_claims | (RFC9068_CLAIMS if self.strict else set()),
+            validators={k: v for k, v in self.validators.items() if v is not False},
+        )
 
     @classmethod
     def from_config(cls, reader: ConfigReader) -> Settings:
@@ -45,7 +80,18 @@ class Settings:
                 "IDGUARD_CACHE must be a cachelib cache (e.g. cachelib.RedisCache(...)), "
                 f"got {type(cache).__name__}."
             )
+        max_age = reader.raw("IDGUARD_MAX_TOKEN_AGE")
         return cls(
+            allow_query_token=reader.flag("IDGUARD_ALLOW_QUERY_TOKEN", False),
+            allow_form_token=reader.flag("IDGUARD_ALLOW_FORM_TOKEN", False),
+            max_token_age=(
+                reader.number("IDGUARD_MAX_TOKEN_AGE", 0, minimum=1)
+                if max_age is not None
+                else None
+            ),
+            strict=reader.flag("IDGUARD_STRICT", False),
+            required_claims=frozenset(reader.strings("IDGUARD_REQUIRED_CLAIMS") or ()),
+            validators=_validators(reader.raw("IDGUARD_VALIDATORS")),
             algorithms=frozenset(algorithms),
             clock_skew=reader.number("IDGUARD_CLOCK_SKEW", 5),
             http_timeout=timeout,
@@ -55,3 +101,27 @@ class Settings:
             cache=cache,
             http=HttpClient(timeout=timeout),
         )
+
+
+def _validators(value: Any) -> Mapping[str, Validator | bool]:
+    if value is None:
+        return MappingProxyType({})
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            "IDGUARD_VALIDATORS must be a dict of claim name → False, a literal, or "
+            f"fn(value, claims, header) -> bool; got {type(value).__name__}."
+        )
+    for name, check in value.items():
+        if not isinstance(name, str):
+            raise ConfigurationError("IDGUARD_VALIDATORS keys must be claim names (strings).")
+        if check is False and name not in _DISABLEABLE:
+            raise ConfigurationError(
+                f"IDGUARD_VALIDATORS[{name!r}] = False: only the built-in checks "
+                f"{', '.join(sorted(_DISABLEABLE))} can be switched off."
+            )
+        if not (callable(check) or isinstance(check, (str, int, float, bool))):
+            raise ConfigurationError(
+                f"IDGUARD_VALIDATORS[{name!r}] must be False, a str/number/bool literal, or a "
+                "callable fn(value, claims, header) -> bool."
+            )
+    return MappingProxyType(dict(value))
