@@ -31,12 +31,14 @@ def main() -> None:
         )
         base = f"http://{args.host}:{args.port}"
         print(f"Testing issuer at {issuer.issuer}; the app trusts it for audience {AUDIENCE}.")
-        print("Try (tokens valid for one hour):")
-        print(f"  curl {base}/api/me                      # 401, no token")
-        print(f"  curl -H 'Authorization: Bearer {reader}' {base}/api/me")
-        print(f"  curl -H 'Authorization: Bearer {reader}' {base}/api/messages")
-        print(f"  curl -X POST -H 'Authorization: Bearer {reader}' {base}/api/admin   # 403")
-        print(f"  curl -X POST -H 'Authorization: Bearer {admin}' {base}/api/admin")
+        print("Paste these into another shell (tokens valid for one hour):")
+        print(f"  export READER={reader}")
+        print(f"  export ADMIN={admin}")
+        print(f"  curl {base}/api/me                                   # 401, no token")
+        print(f'  curl -H "Authorization: Bearer $READER" {base}/api/me')
+        print(f'  curl -H "Authorization: Bearer $READER" {base}/api/messages')
+        print(f'  curl -X POST -H "Authorization: Bearer $READER" {base}/api/admin   # 403')
+        print(f'  curl -X POST -H "Authorization: Bearer $ADMIN" {base}/api/admin')
         app.run(host=args.host, port=args.port)
 
 
