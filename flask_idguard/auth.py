@@ -14,7 +14,7 @@ from flask import g
 from flask import has_request_context
 from werkzeug.local import LocalProxy
 
-__all__ = ["AuthState", "Failure", "Status", "current_auth"]
+__all__ = ["AuthState", "Failure", "Status", "current_auth", "current_auth_state"]
 
 Status = Literal["signed-in", "signed-out", "handshake"]
 
@@ -130,20 +130,22 @@ class AuthState:
         return scope is None or scope in self.scopes
 
 
-def _current() -> AuthState:
-    if not has_request_context():
+def current_auth_state() -> AuthState:
+    """The current request's :class:`AuthState` (what ``current_auth`` proxies)."""
+    ctx_g = g._get_current_object() if has_request_context() else None
+    if ctx_g is None:
         raise RuntimeError(
             "current_auth is only available while handling a request. "
             "Use app.test_request_context() in tests."
         )
-    state = g.get(_G_KEY)
+    state = ctx_g.__dict__.get(_G_KEY)
     if state is None:
         from .extension import compute_auth_state
 
         state = compute_auth_state()
-        setattr(g, _G_KEY, state)
+        setattr(ctx_g, _G_KEY, state)
     return cast(AuthState, state)
 
 
 #: The :class:`AuthState` of the current request (a proxy; falsy when signed out).
-current_auth: AuthState = cast(AuthState, LocalProxy(_current))
+current_auth: AuthState = cast(AuthState, LocalProxy(current_auth_state))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from flask import redirect as redirect_response
 from flask import request
 
 from .auth import AuthState
-from .auth import current_auth
+from .auth import current_auth_state
 from .errors import AuthenticationRequired
 from .errors import InsufficientPermission
 from .errors import InsufficientScope
@@ -45,13 +46,17 @@ logger = logging.getLogger("flask_idguard")
 
 def _guard(*checks: Check) -> Callable[[F], F]:
     def decorator(view: F) -> F:
+        is_async = inspect.iscoroutinefunction(view)
+
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if request.method != "OPTIONS":
-                state: AuthState = current_auth._get_current_object()  # type: ignore[attr-defined]
+                state = current_auth_state()
                 for check in checks:
                     check(state)
-            return current_app.ensure_sync(view)(*args, **kwargs)
+            if is_async:
+                return current_app.ensure_sync(view)(*args, **kwargs)
+            return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 

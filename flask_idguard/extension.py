@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -43,6 +45,20 @@ class IdGuardState:
     def routing(self) -> bool:
         """Bearer tokens are routed by ``iss`` when more than one provider is configured."""
         return len(self.providers) > 1
+
+    @cached_property
+    def token_providers(self) -> tuple[TokenProvider, ...]:
+        return tuple(p for p in self.providers if isinstance(p, TokenProvider))
+
+    @cached_property
+    def header_only(self) -> bool:
+        """Only bearer-token providers and header tokens: the fast path applies."""
+        s = self.settings
+        return (
+            len(self.token_providers) == len(self.providers)
+            and not s.allow_query_token
+            and not s.allow_form_token
+        )
 
 
 class IdGuard:
@@ -114,7 +130,8 @@ class IdGuard:
             raise ConfigurationError('IDGUARD_REALM must not contain " or \\.')
         app.extensions["idguard"] = IdGuardState(self, providers, settings, realm, sign_in_url)
         app.before_request(_before_request)
-        app.after_request(_after_request)
+        if any(p.emits_headers for p in providers):
+            app.after_request(_after_request)
 
 
 def _app_state() -> IdGuardState:
@@ -131,6 +148,17 @@ def _app_state() -> IdGuardState:
 def compute_auth_state() -> AuthState:
     """Ask the providers, in order, for the current request's auth state."""
     app_state = _app_state()
+    if app_state.header_only:
+        # Fast path: no Authorization header, or a token verified moments ago.
+        header = request.environ.get("HTTP_AUTHORIZATION")
+        if header is None:
+            return _NO_TOKEN
+        if header[:7] in ("Bearer ", "bearer "):
+            now = time.time()
+            for token_provider in app_state.token_providers:
+                hit = token_provider.cached_state(header[7:], now)
+                if hit is not None:
+                    return hit
     settings = app_state.settings
     ctx = RequestContext(
         request,
@@ -168,7 +196,7 @@ def _before_request() -> Response | None:
 
 def _after_request(response: Response) -> Response:
     state: AuthState | None = g.get(_G_KEY)
-    if state is not None:
+    if state is not None and state.headers:
         for name, value in state.headers:
             response.headers.add(name, value)
     return response

@@ -179,9 +179,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        value = _DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise TokenError(
             "token-invalid",
@@ -189,7 +192,7 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
         ) from exc
     if not isinstance(value, dict):
         raise TokenError("token-invalid", f"Invalid JWT form. The {what} is not a JSON object.")
-    if not _depth_ok(value):
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and not _depth_ok(value):
         raise TokenError("token-invalid", f"Invalid JWT form. The {what} is nested too deeply.")
     return value
 

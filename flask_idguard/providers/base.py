@@ -152,6 +152,9 @@ class Provider(ABC):
 
     #: The provider's name, exposed as ``current_auth.provider``.
     name: str
+    #: Whether its states may carry response headers (an ``after_request`` hook is
+    #: registered only when some provider says so).
+    emits_headers: bool = True
 
     @abstractmethod
     def authenticate(self, ctx: RequestContext) -> AuthState | None:
@@ -220,6 +223,7 @@ class TokenProvider(Provider):
     """A provider of bearer access tokens verified against one issuer's keys."""
 
     token_type = "access_token"
+    emits_headers = False
 
     def __init__(self, name: str, policy: Policy, keys: KeySource) -> None:
         self.name = name
@@ -229,6 +233,10 @@ class TokenProvider(Provider):
 
     def owns_issuer(self, issuer: str | None) -> bool:
         return issuer is not None and issuer == self.policy.issuer
+
+    def cached_state(self, token: str, now: float) -> AuthState | None:
+        """The state of a token this provider verified recently and that is still valid."""
+        return self._cache.get(token, now)
 
     def authenticate(self, ctx: RequestContext) -> AuthState | None:
         token = ctx.token
