@@ -98,14 +98,15 @@ def check_url(url: str, *, allow_insecure_http: bool, what: str) -> None:
         raise ValueError(f"{what} has no host: {safe_url(url)!r}")
     if "@" in parts.netloc:
         raise ValueError(f"{what} must not contain user information (user:password@)")
-    if scheme == "http" and not allow_insecure_http and not _is_loopback(host):
+    if scheme == "http" and not allow_insecure_http and not is_loopback(host):
         raise ValueError(
             f"{what} uses http:// on a non-loopback host ({host}); use https://, or set "
             "IDGUARD_ALLOW_INSECURE_HTTP for development"
         )
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is localhost or a loopback IP address."""
     if host.lower() in _LOOPBACK_NAMES:
         return True
     try:

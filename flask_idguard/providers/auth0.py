@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import ConfigReader
 from ..errors import ConfigurationError
+from ..keys import is_loopback
 from .base import TokenProvider
 from .oidc import build_key_source
 from .settings import Settings
 
 __all__ = ["Auth0Provider", "normalize_domain"]
-
-_LOOPBACK_NAMES = {"localhost"}
-
-
-def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def normalize_domain(domain: str) -> str:
@@ -47,7 +36,7 @@ def normalize_domain(domain: str) -> str:
         raise ValueError(f"{domain!r} must not contain credentials, a query or a fragment")
     if parts.path not in ("", "/"):
         raise ValueError(f"{domain!r} must be a bare domain, without a path")
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not is_loopback(host):
         raise ValueError(f"{domain!r}: https is required (http only for a loopback host)")
     try:
         port = parts.port
