@@ -25,7 +25,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest -q
 
-test: lint typecheck pytest
+test: lint typecheck pytest docs
 
 docs: $(STAMP)
 	$(PY) -m sphinx -W -b html docs docs/_build/html

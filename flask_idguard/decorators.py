@@ -88,7 +88,9 @@ def _signed_in(redirect: bool) -> Check:
             raise InvalidRequest(state.message, reason=state.reason)
         sign_in_url = current_app.extensions["idguard"].sign_in_url
         if redirect and sign_in_url and _is_page_navigation():
-            abort(redirect_response(_sign_in_redirect(sign_in_url), 302))
+            response = redirect_response(_sign_in_redirect(sign_in_url), 302)
+            response.headers["Cache-Control"] = "no-store"
+            abort(response)
         if state.failure == "invalid_token":
             raise InvalidToken(state.message, reason=state.reason)
         raise AuthenticationRequired(reason=state.reason)

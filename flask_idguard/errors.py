@@ -49,7 +49,9 @@ class IdGuardError(HTTPException):
     stable machine reason such as ``token-expired``.
     """
 
-    code = 401
+    #: None on the base class, so ``@app.errorhandler(IdGuardError)`` catches every
+    #: status (Flask files a handler for a class with a code under that code only).
+    code: int | None = None
     error: str | None = None
 
     def __init__(self, description: str | None = None, *, reason: str | None = None) -> None:

@@ -82,7 +82,11 @@ class IdGuard:
         ``IDGUARD_JWKS_URL``, ``IDGUARD_PUBLIC_KEYS``, ``IDGUARD_AUTHORIZED_PARTIES``,
         ``IDGUARD_ALGORITHMS``, ``IDGUARD_CLOCK_SKEW``, ``IDGUARD_HTTP_TIMEOUT``,
         ``IDGUARD_JWKS_CACHE_TTL``, ``IDGUARD_JWKS_COOLDOWN``, ``IDGUARD_CACHE``,
-        ``IDGUARD_ALLOW_INSECURE_HTTP``, ``IDGUARD_REALM``, ``IDGUARD_SIGN_IN_URL``.
+        ``IDGUARD_ALLOW_INSECURE_HTTP``, ``IDGUARD_ALLOW_QUERY_TOKEN``,
+        ``IDGUARD_ALLOW_FORM_TOKEN``, ``IDGUARD_MAX_TOKEN_AGE``, ``IDGUARD_STRICT``,
+        ``IDGUARD_REQUIRED_CLAIMS``, ``IDGUARD_VALIDATORS``, ``IDGUARD_REALM``,
+        ``IDGUARD_SIGN_IN_URL``; ``CLERK_SECRET_KEY`` and ``CLERK_PUBLISHABLE_KEY`` are
+        refused until the Clerk provider exists.
         Changes to the configuration after this call are not seen.
 
         Raises :class:`~flask_idguard.errors.ConfigurationError` naming the key to fix.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 import re
 import time
@@ -38,6 +39,8 @@ __all__ = [
     "verify",
 ]
 
+logger = logging.getLogger("flask_idguard")
+
 #: Algorithms a key set may be configured with: asymmetric signatures only.
 ASYMMETRIC_ALGORITHMS = frozenset(
     {
@@ -63,6 +66,15 @@ Validator = Callable[[Any, Mapping[str, Any], Mapping[str, Any]], bool] | str | 
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _ALG_MODELS = {name: JWSRegistry.algorithms[name] for name in ASYMMETRIC_ALGORITHMS}
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``value`` from a token as short, single-line JSON for messages and logs."""
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except (TypeError, ValueError):  # pragma: no cover - parsed JSON always dumps
+        text = "?"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class TokenError(Exception):
@@ -237,7 +249,7 @@ def _check_header(header: Mapping[str, Any], policy: Policy) -> str:
         allowed = ",".join(sorted(policy.algorithms))
         raise TokenError(
             "token-invalid-algorithm",
-            f'Invalid JWT algorithm "{alg}". Supported: {allowed}.',
+            f"Invalid JWT algorithm {shown(alg)}. Supported: {allowed}.",
             alg=alg,
         )
     if "crit" in header:
@@ -258,7 +270,10 @@ def _check_header(header: Mapping[str, Any], policy: Policy) -> str:
         if norm not in accepted or not (typ is None or isinstance(typ, str)):
             expected = ", ".join(sorted(t for t in policy.typ if t is not None))
             raise TokenError(
-                "token-invalid", f'Invalid JWT type "{typ}". Expected "{expected}".', typ=typ
+                "token-invalid",
+                f"Invalid JWT type {'undefined' if typ is None else shown(typ)}. "
+                f'Expected "{expected}".',
+                typ=typ,
             )
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
@@ -272,7 +287,7 @@ def _check_key(key: Key, alg: str) -> None:
     if key.key_type != model.key_type or (key_alg is not None and key_alg != alg):
         raise TokenError(
             "token-invalid-algorithm",
-            f'Invalid JWT algorithm "{alg}": the key with this kid is for another algorithm.',
+            f"Invalid JWT algorithm {shown(alg)}: the key with this kid is for another algorithm.",
             alg=alg,
         )
     check = getattr(model, "check_key", None)
@@ -282,7 +297,7 @@ def _check_key(key: Key, alg: str) -> None:
         except Exception as exc:
             raise TokenError(
                 "token-invalid-algorithm",
-                f'Invalid JWT algorithm "{alg}": the key with this kid does not fit it.',
+                f"Invalid JWT algorithm {shown(alg)}: the key with this kid does not fit it.",
                 alg=alg,
             ) from exc
 
@@ -298,7 +313,7 @@ def _number(claims: Mapping[str, Any], name: str, label: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise TokenError(
             "token-verification-failed",
-            f"Invalid JWT {label} claim ({name}) {json.dumps(value)}. Expected number.",
+            f"Invalid JWT {label} claim ({name}) {shown(value)}. Expected number.",
             claim=name,
         )
     return float(value)
@@ -310,7 +325,7 @@ def check_claims(claims: Mapping[str, Any], policy: Policy, now: float) -> None:
     if policy.require_sub and not isinstance(sub, str):
         raise TokenError(
             "token-verification-failed",
-            f"Subject claim (sub) is required and must be a string. Received {json.dumps(sub)}.",
+            f"Subject claim (sub) is required and must be a string. Received {shown(sub)}.",
             claim="sub",
         )
     if sub is not None and not isinstance(sub, str):
@@ -322,14 +337,14 @@ def check_claims(claims: Mapping[str, Any], policy: Policy, now: float) -> None:
         if (azp is not None or policy.azp_required) and azp not in policy.authorized_parties:
             raise TokenError(
                 "token-invalid-authorized-parties",
-                f"Invalid JWT Authorized party claim (azp) {json.dumps(azp)}. "
+                f"Invalid JWT Authorized party claim (azp) {shown(azp)}. "
                 f'Expected "{",".join(sorted(policy.authorized_parties))}".',
                 claim="azp",
             )
     if policy.issuer is not None and policy.check_issuer and claims.get("iss") != policy.issuer:
         raise TokenError(
             "token-invalid-issuer",
-            f"Unexpected 'iss' value {json.dumps(claims.get('iss'))}; expected {policy.issuer!r}.",
+            f"Unexpected 'iss' value {shown(claims.get('iss'))}; expected {policy.issuer!r}.",
             claim="iss",
         )
     exp = _number(claims, "exp", "expiry date")
@@ -396,6 +411,7 @@ def check_validators(header: Mapping[str, Any], claims: Mapping[str, Any], polic
             try:
                 ok = validator(value, claims, header) is True
             except Exception:
+                logger.exception("Validator for %r raised; treating it as a failed check", name)
                 ok = False
         else:
             ok = name in source and json_equal(value, validator)
@@ -425,7 +441,7 @@ def _check_audience(claims: Mapping[str, Any], policy: Policy) -> None:
         expected = json.dumps(sorted(policy.audience))
         raise TokenError(
             "token-invalid-audience",
-            f"Unexpected 'aud' value {json.dumps(aud)}; expected one of {expected}.",
+            f"Unexpected 'aud' value {shown(aud)}; expected one of {expected}.",
             claim="aud",
         )
 
@@ -451,7 +467,7 @@ def verify(
         raise TokenError(
             "jwk-kid-mismatch",
             "Unable to find a signing key that matches the JWT kid"
-            + (f" {json.dumps(kid)}." if kid is not None else " (the token has no kid)."),
+            + (f" {shown(kid)}." if kid is not None else " (the token has no kid)."),
             kid=kid,
         )
     _check_key(key, alg)

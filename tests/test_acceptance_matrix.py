@@ -233,7 +233,7 @@ def test_17_strict_mode_requires_at_jwt_and_rfc9068_claims(
     r = app.test_client().get("/me", headers=bearer(issuer.token(full, header={"typ": None})))
     assert r.json is not None
     assert r.json["error_description"] == (
-        'Invalid JWT type "None". Expected "application/at+jwt, at+jwt".'
+        'Invalid JWT type undefined. Expected "application/at+jwt, at+jwt".'
     )
 
 

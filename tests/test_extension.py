@@ -48,6 +48,7 @@ BASE = {"IDGUARD_ISSUER": "https://issuer.test/", "IDGUARD_AUDIENCE": "https://a
         ({**BASE, "IDGUARD_CLOCK_SKEW": "soon"}, "IDGUARD_CLOCK_SKEW"),
         ({**BASE, "IDGUARD_HTTP_TIMEOUT": 0}, "IDGUARD_HTTP_TIMEOUT"),
         ({**BASE, "IDGUARD_JWKS_CACHE_TTL": float("inf")}, "IDGUARD_JWKS_CACHE_TTL"),
+        ({**BASE, "IDGUARD_JWKS_CACHE_TTL": 0}, "IDGUARD_JWKS_CACHE_TTL"),
         ({**BASE, "IDGUARD_ALLOW_INSECURE_HTTP": "maybe"}, "IDGUARD_ALLOW_INSECURE_HTTP"),
         ({**BASE, "IDGUARD_CACHE": object()}, "IDGUARD_CACHE"),
         ({**BASE, "IDGUARD_JWKS_URL": "http://keys.example.com/jwks"}, "IDGUARD_JWKS_URL"),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
+import time_machine
 from flask import Flask
 
 from flask_idguard.testing import TestIssuer
@@ -197,3 +199,45 @@ def test_errors_can_be_customised_with_errorhandler(app: Flask) -> None:
     r = app.test_client().get("/me")
     assert r.status_code == 401
     assert r.data == b"custom 401 token-missing"
+
+
+def test_base_errorhandler_catches_every_status(app: Flask, issuer: TestIssuer) -> None:
+    """Flask files a handler for a class with a code under that code only: the base has none."""
+    from flask_idguard import IdGuardError
+
+    seen: list[int] = []
+
+    @app.errorhandler(IdGuardError)
+    def handle(exc: IdGuardError) -> tuple[str, int]:
+        assert exc.code is not None
+        seen.append(exc.code)
+        return "handled", exc.code
+
+    client = app.test_client()
+    issuer.fail_with = 500
+    client.get("/me", headers=bearer(issuer.token()))  # 503
+    client.get("/me", headers={"Authorization": "Bearer"})  # 400
+    client.get("/me")  # 401
+    client.get("/all", headers=bearer(issuer.token()))  # 503 again: within the cold retry gap
+    assert seen == [503, 400, 401, 503]
+    with time_machine.travel(time.time() + 2, tick=False):
+        issuer.fail_with = None
+        client.get("/all", headers=bearer(issuer.token()))
+    assert seen == [503, 400, 401, 503, 403]
+
+
+def test_sign_in_redirect_is_not_cached(make_app: AppFactory) -> None:
+    app = make_app(IDGUARD_SIGN_IN_URL="/sign-in?app=x")
+    r = app.test_client().get("/page", headers={"Sec-Fetch-Dest": "document"})
+    assert r.status_code == 302
+    assert r.headers["Cache-Control"] == "no-store"
+    assert r.headers["Location"] == "/sign-in?app=x&redirect_url=http%3A%2F%2Flocalhost%2Fpage"
+
+
+def test_token_text_in_messages_is_short_and_single_line(app: Flask, issuer: TestIssuer) -> None:
+    token = issuer.token({"iss": "https://evil.test/\n" + "x" * 10_000})
+    r = app.test_client().get("/me", headers=bearer(token))
+    assert r.json is not None
+    description = r.json["error_description"]
+    assert "\n" not in description
+    assert len(description) < 200

@@ -95,7 +95,7 @@ class Settings:
             algorithms=frozenset(algorithms),
             clock_skew=reader.number("IDGUARD_CLOCK_SKEW", 5),
             http_timeout=timeout,
-            jwks_cache_ttl=reader.number("IDGUARD_JWKS_CACHE_TTL", 300),
+            jwks_cache_ttl=reader.number("IDGUARD_JWKS_CACHE_TTL", 300, minimum=1),
             jwks_cooldown=reader.number("IDGUARD_JWKS_COOLDOWN", 30),
             allow_insecure_http=reader.flag("IDGUARD_ALLOW_INSECURE_HTTP", False),
             cache=cache,
