@@ -25,10 +25,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest -q
 
-test: lint typecheck pytest docs
+test: lint typecheck docs pytest
 
 docs: $(STAMP)
-	$(PY) -m sphinx -W -b html docs docs/_build/html
+	$(PY) -m sphinx -q -W -b html docs docs/_build/html
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_requests.py
