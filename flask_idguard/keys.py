@@ -1,18 +1,12 @@
-"""Key sets: a configured (static) set, a remote JWKS, and a JWKS found by OIDC discovery.
+"""Key sets: the interface the verification core uses, and the configured (static) set.
 
-Remote sets are fetched lazily, cached for a TTL (capped by ``Cache-Control: max-age``), refetched
-for an unknown ``kid`` at most once per cooldown window, fetched once for concurrent callers, and
-served past their TTL (bounded by ``max_stale``) when the identity provider cannot be reached.
+Remote sets (a JWKS URL, OIDC discovery) live in :mod:`flask_idguard.jwks`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
-import math
-import threading
-import time
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,21 +23,12 @@ from joserfc.jwk import OKPKey
 from joserfc.jwk import RSAKey
 from joserfc.jwk import import_key
 
-from .http import FetchError
-from .http import HttpClient
 from .http import safe_url
 
 if TYPE_CHECKING:
-    from cachelib import BaseCache
+    pass
 
-__all__ = [
-    "DiscoveredJWKS",
-    "KeySource",
-    "KeysUnavailable",
-    "RemoteJWKS",
-    "StaticKeySet",
-    "check_url",
-]
+__all__ = ["KeySource", "KeysUnavailable", "StaticKeySet", "check_url", "is_loopback"]
 
 logger = logging.getLogger("flask_idguard")
 
@@ -51,10 +36,6 @@ _ASYMMETRIC_KTY = ("RSA", "EC", "OKP")
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _SIGNING_OKP_CURVES = frozenset({"Ed25519", "Ed448"})
 _LOOPBACK_NAMES = frozenset({"localhost"})
-#: Minimum gap between two attempts while nothing usable is cached.
-_COLD_RETRY_GAP = 1.0
-#: Upper bound of the gap between two refresh attempts while a stale set is served.
-_STALE_RETRY_GAP = 5.0
 
 
 class KeysUnavailable(Exception):
@@ -115,7 +96,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _import_public_jwk(entry: object) -> Key:
+def import_public_jwk(entry: object) -> Key:
     """Import one JWK dict as a public RSA/EC/OKP signature key, or raise ValueError."""
     if not isinstance(entry, Mapping):
         raise ValueError("a JWK must be a JSON object")
@@ -153,14 +134,14 @@ def _check_public_key(key: object) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Index:
+class KeyIndex:
     """Keys by ``kid``, plus the lone kid-less key when the set is exactly one such key."""
 
     by_kid: Mapping[str, Key]
     single: Key | None
 
     @classmethod
-    def build(cls, keys: Sequence[Key]) -> _Index:
+    def build(cls, keys: Sequence[Key]) -> KeyIndex:
         by_kid: dict[str, Key] = {}
         for key in keys:
             kid = key.kid
@@ -196,7 +177,7 @@ class StaticKeySet:
                     raise ValueError(f"duplicate kid {kid!r} in the key set")
                 seen.add(kid)
         self.keys: tuple[Key, ...] = tuple(keys)
-        self._index = _Index.build(keys)
+        self._index = KeyIndex.build(keys)
 
     @classmethod
     def from_pem(cls, pem: str | bytes, *, kid: str | None = None) -> StaticKeySet:
@@ -224,7 +205,7 @@ class StaticKeySet:
         keys: list[Key] = []
         for i, entry in enumerate(entries):
             try:
-                keys.append(_import_public_jwk(entry))
+                keys.append(import_public_jwk(entry))
             except ValueError as exc:
                 raise ValueError(f"JWKS key #{i}: {exc}") from None
         return cls(keys)
@@ -237,408 +218,3 @@ class StaticKeySet:
     def get(self, kid: str | None) -> Key | None:
         """The key for ``kid``; the lone kid-less key when the set is one such key."""
         return self._index.find(kid)
-
-
-# -- remote ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _KeyState:
-    index: _Index
-    raw: Mapping[str, object]
-    fetched_at: float
-    fresh_until: float
-    stale_until: float
-
-
-def _max_age(headers: Mapping[str, str]) -> float | None:
-    """Seconds from ``Cache-Control`` (0 for no-store/no-cache), or ``None`` when absent/bad."""
-    value = headers.get("Cache-Control")
-    if not isinstance(value, str):
-        return None
-    result: float | None = None
-    for directive in value.split(","):
-        name, _, arg = directive.strip().partition("=")
-        name = name.strip().lower()
-        if name in ("no-store", "no-cache"):
-            return 0.0
-        if name == "max-age":
-            arg = arg.strip().strip('"')
-            if arg.isdigit():
-                result = float(arg)
-    return result
-
-
-def _parse_jwks(data: object) -> list[Key]:
-    """Usable keys of a fetched JWKS; raise ValueError when there are none."""
-    if not isinstance(data, dict):
-        raise ValueError("the JWKS is not a JSON object")
-    entries = data.get("keys")
-    if not isinstance(entries, list):
-        raise ValueError("the JWKS has no 'keys' list")
-    keys: list[Key] = []
-    seen: set[str | None] = set()
-    for i, entry in enumerate(entries):
-        try:
-            key = _import_public_jwk(entry)
-        except ValueError as exc:
-            logger.debug("skipping JWKS key #%d: %s", i, exc)
-            continue
-        if key.kid is not None and key.kid in seen:
-            logger.debug("skipping JWKS key #%d: duplicate kid", i)
-            continue
-        seen.add(key.kid)
-        keys.append(key)
-    if not keys:
-        raise ValueError("the JWKS has no usable public signature key")
-    return keys
-
-
-class RemoteJWKS:
-    """A JWKS fetched from ``url``: lazy, cached, cooldown-limited, single-flight, stale-if-error.
-
-    ``cache`` (a cachelib cache) shares fetched sets between workers and hosts.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        http: HttpClient,
-        ttl: float = 300,
-        cooldown: float = 30,
-        max_stale: float = 3600,
-        cache: BaseCache | None = None,
-    ) -> None:
-        if ttl < 0 or cooldown < 0 or max_stale < 0:
-            raise ValueError("ttl, cooldown and max_stale must not be negative")
-        self.url = url
-        self.http = http
-        self.ttl = float(ttl)
-        self.cooldown = float(cooldown)
-        self.max_stale = float(max_stale)
-        self.cache = cache
-        self.cache_key = "idguard:jwks:" + hashlib.sha256(url.encode()).hexdigest()
-        #: Number of HTTP fetch attempts.
-        self.fetch_count = 0
-        self._state: _KeyState | None = None
-        self._lock = threading.Lock()
-        self._last_refetch = float("-inf")  # last HTTP attempt or unknown-kid refetch
-        self._last_failure = float("-inf")
-        self._last_error = ""
-
-    def get(self, kid: str | None) -> Key | None:
-        """The key for ``kid``, refreshing the set as needed.
-
-        :raises KeysUnavailable: when no set was ever loaded and none can be fetched, or the
-            last good set is older than ``ttl + max_stale`` and cannot be refreshed.
-        """
-        state = self._state
-        if state is not None and state.fetched_at <= time.time() < state.fresh_until:
-            key = state.index.find(kid)
-            if key is not None:
-                return key
-            return self._refetch_for(kid)
-        state = self._refresh()
-        key = state.index.find(kid)
-        if key is not None:
-            return key
-        return self._refetch_for(kid)
-
-    # internals ----------------------------------------------------------------------------
-
-    def _within(self, since: float, gap: float) -> bool:
-        return 0 <= time.time() - since < gap
-
-    def _refresh(self) -> _KeyState:
-        """A fresh state, or the last good one within its staleness bound."""
-        state = self._state
-        servable = state is not None and state.fetched_at <= time.time() <= state.stale_until
-        if servable:
-            # Serve the stale set rather than wait for a refresh already under way.
-            if not self._lock.acquire(blocking=False):
-                return cast(_KeyState, state)
-        else:
-            self._lock.acquire()
-        try:
-            now = time.time()
-            state = self._state
-            if state is not None and state.fetched_at <= now < state.fresh_until:
-                return state  # another thread refreshed it
-            shared = self._from_shared_cache(now)
-            if shared is not None:
-                return shared
-            usable = state is not None and state.fetched_at <= now <= state.stale_until
-            gap = min(self.cooldown, _STALE_RETRY_GAP) if usable else _COLD_RETRY_GAP
-            if not self._within(self._last_failure, gap):
-                fetched = self._fetch(now)
-                if fetched is not None:
-                    return fetched
-                if usable:
-                    logger.warning(
-                        "Refreshing the JWKS from %s failed (%s); serving the last good key set "
-                        "fetched %.0f s ago.",
-                        safe_url(self.url),
-                        self._last_error,
-                        now - cast(_KeyState, state).fetched_at,
-                    )
-                else:
-                    logger.warning(
-                        "Fetching the JWKS from %s failed: %s", safe_url(self.url), self._last_error
-                    )
-            if usable:
-                return cast(_KeyState, state)
-            raise KeysUnavailable(f"no key set from {safe_url(self.url)}: {self._last_error}")
-        finally:
-            self._lock.release()
-
-    def _refetch_for(self, kid: str | None) -> Key | None:
-        """One cooldown-limited refetch for a ``kid`` the current set does not hold."""
-        if self._within(self._last_refetch, self.cooldown):
-            return None
-        with self._lock:
-            state = self._state
-            if state is not None:
-                key = state.index.find(kid)
-                if key is not None:
-                    return key  # another thread's refetch brought it
-            if self._within(self._last_refetch, self.cooldown):
-                return None
-            now = time.time()
-            self._last_refetch = now
-            known = state.fetched_at if state is not None else float("-inf")
-            shared = self._from_shared_cache(now, newer_than=known)
-            if shared is not None:
-                key = shared.index.find(kid)
-                if key is not None:
-                    return key
-            fetched = self._fetch(now)
-            if fetched is None:
-                logger.warning(
-                    "Refetching the JWKS from %s for an unknown kid failed: %s",
-                    safe_url(self.url),
-                    self._last_error,
-                )
-                return None
-            return fetched.index.find(kid)
-
-    def _fetch(self, now: float) -> _KeyState | None:
-        """One HTTP attempt (lock held); install and share the set on success."""
-        self.fetch_count += 1
-        self._last_refetch = now
-        try:
-            data, headers = self.http.get_json(self.url)
-            if not isinstance(data, dict):
-                raise ValueError("the JWKS is not a JSON object")
-            fetched_at = time.time()
-            fresh_for = self._fresh_for(_max_age(headers))
-            state = self._install(data, fetched_at, fresh_for)
-        except (FetchError, ValueError) as exc:
-            self._last_failure = time.time()
-            self._last_error = str(exc)
-            return None
-        raw = state.raw
-        if self.cache is not None:
-            entry = {"jwks": raw, "fetched_at": fetched_at, "fresh_for": fresh_for}
-            timeout = max(1, math.ceil(self.ttl + self.max_stale))
-            try:
-                self.cache.set(self.cache_key, entry, timeout=timeout)
-            except Exception as exc:  # a shared cache is an optimisation
-                logger.warning("Could not store the JWKS in the shared cache: %s", exc)
-        return state
-
-    def _fresh_for(self, max_age: float | None) -> float:
-        # Cache-Control may shorten the TTL, but not below the cooldown: a `no-cache` JWKS
-        # endpoint must not turn every request into a fetch.
-        if max_age is None:
-            return self.ttl
-        return min(self.ttl, max(max_age, self.cooldown))
-
-    def _install(
-        self,
-        raw: Mapping[str, object],
-        fetched_at: float,
-        fresh_for: float,
-    ) -> _KeyState:
-        """Make ``raw`` the current set; keys are imported only when ``raw`` changed."""
-        old = self._state
-        if old is not None and old.raw == raw:
-            index = old.index  # unchanged: keep the imported keys
-        else:
-            index = _Index.build(_parse_jwks(raw))
-        state = _KeyState(
-            index=index,
-            raw=raw,
-            fetched_at=fetched_at,
-            fresh_until=fetched_at + fresh_for,
-            stale_until=fetched_at + self.ttl + self.max_stale,
-        )
-        self._state = state
-        self._last_failure = float("-inf")
-        return state
-
-    def _from_shared_cache(
-        self, now: float, *, newer_than: float = float("-inf")
-    ) -> _KeyState | None:
-        """Install a fresh set another worker stored in the shared cache, if any."""
-        if self.cache is None:
-            return None
-        try:
-            entry = self.cache.get(self.cache_key)
-        except Exception as exc:
-            logger.warning("Could not read the JWKS from the shared cache: %s", exc)
-            return None
-        if not isinstance(entry, dict):
-            return None
-        raw = entry.get("jwks")
-        fetched_at = entry.get("fetched_at")
-        fresh_for = entry.get("fresh_for")
-        if not (
-            isinstance(raw, dict)
-            and isinstance(fetched_at, (int, float))
-            and isinstance(fresh_for, (int, float))
-        ):
-            return None
-        fresh_for = min(float(fresh_for), self.ttl)
-        if not (fetched_at <= now < fetched_at + fresh_for) or fetched_at <= newer_than:
-            return None
-        try:
-            return self._install(raw, float(fetched_at), fresh_for)
-        except ValueError:
-            return None
-
-
-# -- discovery ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Metadata:
-    data: Mapping[str, object]
-    jwks_uri: str
-    fetched_at: float
-    fresh_until: float
-
-
-class DiscoveredJWKS:
-    """The JWKS named by ``issuer``'s OpenID Connect (or RFC 8414) discovery document."""
-
-    def __init__(
-        self,
-        issuer: str,
-        *,
-        http: HttpClient,
-        ttl: float = 300,
-        cooldown: float = 30,
-        max_stale: float = 3600,
-        cache: BaseCache | None = None,
-        allow_insecure_http: bool = False,
-    ) -> None:
-        if ttl < 0 or cooldown < 0 or max_stale < 0:
-            raise ValueError("ttl, cooldown and max_stale must not be negative")
-        self.issuer = issuer
-        self.http = http
-        self.ttl = float(ttl)
-        self.cooldown = float(cooldown)
-        self.max_stale = float(max_stale)
-        self.cache = cache
-        self.allow_insecure_http = allow_insecure_http
-        #: Number of discovery document fetch attempts (each URL tried counts).
-        self.fetch_count = 0
-        self._meta: _Metadata | None = None
-        self._jwks: RemoteJWKS | None = None
-        self._lock = threading.Lock()
-        self._last_failure = float("-inf")
-        self._last_error = ""
-
-    @property
-    def metadata(self) -> Mapping[str, object] | None:
-        """The last good discovery document, or ``None``."""
-        meta = self._meta
-        return meta.data if meta is not None else None
-
-    @property
-    def jwks(self) -> RemoteJWKS | None:
-        """The key set of the current ``jwks_uri`` (``None`` before discovery)."""
-        return self._jwks
-
-    def get(self, kid: str | None) -> Key | None:
-        """The key for ``kid`` from the discovered JWKS.
-
-        :raises KeysUnavailable: when discovery or the JWKS cannot be had.
-        """
-        meta = self._meta
-        jwks = self._jwks
-        if meta is None or jwks is None or not (meta.fetched_at <= time.time() < meta.fresh_until):
-            jwks = self._discover()
-        return jwks.get(kid)
-
-    def _discovery_urls(self) -> list[str]:
-        base = self.issuer.rstrip("/")
-        parts = urlsplit(self.issuer)
-        path = parts.path.rstrip("/")
-        rfc8414 = f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server{path}"
-        return [base + "/.well-known/openid-configuration", rfc8414]
-
-    def _discover(self) -> RemoteJWKS:
-        jwks = self._jwks
-        if jwks is not None and not self._lock.acquire(blocking=False):
-            return jwks  # a refresh is under way; keep using the known jwks_uri
-        if jwks is None:
-            self._lock.acquire()
-        try:
-            now = time.time()
-            meta = self._meta
-            if meta is not None and self._jwks is not None and meta.fetched_at <= now:
-                if now < meta.fresh_until:
-                    return self._jwks
-            gap = _COLD_RETRY_GAP if self._jwks is None else min(self.cooldown, _STALE_RETRY_GAP)
-            if not (0 <= now - self._last_failure < gap):
-                try:
-                    return self._fetch_metadata()
-                except (FetchError, ValueError) as exc:
-                    self._last_failure = time.time()
-                    self._last_error = str(exc)
-                    logger.warning("OIDC discovery for %s failed: %s", self.issuer, exc)
-            if self._jwks is not None:
-                return self._jwks
-            raise KeysUnavailable(f"OIDC discovery for {self.issuer} failed: {self._last_error}")
-        finally:
-            self._lock.release()
-
-    def _fetch_metadata(self) -> RemoteJWKS:
-        first, second = self._discovery_urls()
-        self.fetch_count += 1
-        try:
-            data, _ = self.http.get_json(first)
-        except FetchError as exc:
-            if exc.status != 404:
-                raise
-            self.fetch_count += 1
-            data, _ = self.http.get_json(second)
-        if not isinstance(data, dict):
-            raise ValueError("the discovery document is not a JSON object")
-        issuer = data.get("issuer")
-        if issuer != self.issuer:
-            raise ValueError(
-                f"the discovery document's issuer {issuer!r} does not equal the configured "
-                f"issuer {self.issuer!r}"
-            )
-        jwks_uri = data.get("jwks_uri")
-        if not isinstance(jwks_uri, str):
-            raise ValueError("the discovery document has no 'jwks_uri' string")
-        check_url(jwks_uri, allow_insecure_http=self.allow_insecure_http, what="jwks_uri")
-        now = time.time()
-        self._meta = _Metadata(data, jwks_uri, now, now + self.ttl)
-        self._last_failure = float("-inf")
-        jwks = self._jwks
-        if jwks is None or jwks.url != jwks_uri:
-            jwks = RemoteJWKS(
-                jwks_uri,
-                http=self.http,
-                ttl=self.ttl,
-                cooldown=self.cooldown,
-                max_stale=self.max_stale,
-                cache=self.cache,
-            )
-            self._jwks = jwks
-        return jwks

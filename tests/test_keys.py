@@ -26,9 +26,9 @@ from joserfc.jwk import RSAKey
 from flask_idguard.http import MAX_BODY_BYTES
 from flask_idguard.http import FetchError
 from flask_idguard.http import HttpClient
-from flask_idguard.keys import DiscoveredJWKS
+from flask_idguard.jwks import DiscoveredJWKS
+from flask_idguard.jwks import RemoteJWKS
 from flask_idguard.keys import KeysUnavailable
-from flask_idguard.keys import RemoteJWKS
 from flask_idguard.keys import StaticKeySet
 from flask_idguard.keys import check_url
 

@@ -10,9 +10,9 @@ from joserfc.jwk import KeySet
 
 from ..config import ConfigReader
 from ..errors import ConfigurationError
-from ..keys import DiscoveredJWKS
+from ..jwks import DiscoveredJWKS
+from ..jwks import RemoteJWKS
 from ..keys import KeySource
-from ..keys import RemoteJWKS
 from ..keys import StaticKeySet
 from ..keys import check_url
 from .base import TokenProvider
