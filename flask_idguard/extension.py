@@ -19,6 +19,7 @@ from .auth import AuthState
 from .config import ConfigReader
 from .errors import ConfigurationError
 from .jwt import TokenError
+from .jwt import shown
 from .providers.auth0 import Auth0Provider
 from .providers.base import Provider
 from .providers.base import RequestContext
@@ -134,7 +135,7 @@ class IdGuard:
             raise ConfigurationError('IDGUARD_REALM must not contain " or \\.')
         app.extensions["idguard"] = IdGuardState(self, providers, settings, realm, sign_in_url)
         app.before_request(_before_request)
-        if any(p.emits_headers for p in providers):
+        if settings.allow_query_token or any(p.emits_headers for p in providers):
             app.after_request(_after_request)
 
 
@@ -170,6 +171,8 @@ def compute_auth_state() -> AuthState:
         allow_query=settings.allow_query_token,
         allow_form=settings.allow_form_token,
     )
+    if ctx.credentials.scheme == "query":
+        g._idguard_query_token = True  # RFC 6750 §2.3: 2xx answers get Cache-Control: private
     for provider in app_state.providers:
         state = provider.authenticate(ctx)
         if state is not None:
@@ -185,7 +188,7 @@ def compute_auth_state() -> AuthState:
         return AuthState.signed_out(parsed.reason, parsed.message, failure="invalid_token")
     return AuthState.signed_out(
         "token-invalid-issuer",
-        f"No configured provider accepts tokens issued by {ctx.issuer!r}.",
+        f"No configured provider accepts tokens issued by {shown(ctx.issuer)}.",
         failure="invalid_token",
     )
 
@@ -203,4 +206,10 @@ def _after_request(response: Response) -> Response:
     if state is not None and state.headers:
         for name, value in state.headers:
             response.headers.add(name, value)
+    if (
+        g.get("_idguard_query_token")
+        and 200 <= response.status_code < 300
+        and "Cache-Control" not in response.headers
+    ):
+        response.headers["Cache-Control"] = "private"
     return response

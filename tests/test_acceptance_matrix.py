@@ -55,8 +55,11 @@ def test_04_query_token_only_when_enabled(make_app: AppFactory, issuer: TestIssu
     token = issuer.token()
     assert make_app().test_client().get(f"/me?access_token={token}").status_code == 401
     enabled = make_app(IDGUARD_ALLOW_QUERY_TOKEN=True).test_client()
-    assert enabled.get(f"/me?access_token={token}").status_code == 200
+    r = enabled.get(f"/me?access_token={token}")
+    assert r.status_code == 200
+    assert r.headers["Cache-Control"] == "private"  # RFC 6750 §2.3
     assert enabled.post(f"/me?access_token={token}").status_code == 200
+    assert "Cache-Control" not in enabled.get("/public", headers=bearer(token)).headers
 
 
 def test_05_form_token_only_urlencoded_and_when_enabled(
