@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -241,3 +242,68 @@ def test_token_text_in_messages_is_short_and_single_line(app: Flask, issuer: Tes
     description = r.json["error_description"]
     assert "\n" not in description
     assert len(description) < 200
+
+
+@pytest.mark.parametrize(
+    "alg",
+    [
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        "EdDSA",
+        "Ed25519",
+    ],
+)
+def test_every_asymmetric_algorithm_verifies_when_allowed(
+    idguard_issuer_factory: Any, alg: str
+) -> None:
+    from .conftest import build_app
+
+    issuer = idguard_issuer_factory(alg=alg)
+    app = build_app(
+        IDGUARD_ISSUER=issuer.issuer, IDGUARD_AUDIENCE=issuer.audience, IDGUARD_ALGORITHMS=[alg]
+    )
+    client = app.test_client()
+    assert client.get("/me", headers=bearer(issuer.token())).status_code == 200
+    other = "ES256" if alg != "ES256" else "RS256"
+    forged = issuer.token(header={"alg": other})
+    assert client.get("/public", headers=bearer(forged)).json == {
+        "status": "signed-out",
+        "reason": "token-invalid-algorithm",
+    }
+
+
+def test_key_bound_to_its_algorithm_even_when_both_are_allowed(
+    idguard_issuer_factory: Any,
+) -> None:
+    """A PS256 header over an RS256-published key is refused: each key has one algorithm."""
+    from .conftest import build_app
+
+    issuer = idguard_issuer_factory(alg="RS256")
+    app = build_app(
+        IDGUARD_ISSUER=issuer.issuer,
+        IDGUARD_AUDIENCE=issuer.audience,
+        IDGUARD_ALGORITHMS=["RS256", "PS256", "ES256", "ES384"],
+    )
+    token = issuer.token(header={"alg": "PS256"})
+    assert app.test_client().get("/public", headers=bearer(token)).json == {
+        "status": "signed-out",
+        "reason": "token-invalid-algorithm",
+    }
+    es = idguard_issuer_factory(alg="ES256")
+    app = build_app(
+        IDGUARD_ISSUER=es.issuer,
+        IDGUARD_AUDIENCE=es.audience,
+        IDGUARD_ALGORITHMS=["ES256", "ES384"],
+    )
+    token = es.token(header={"alg": "ES384"})  # P-256 key, ES384 header
+    assert app.test_client().get("/public", headers=bearer(token)).json == {
+        "status": "signed-out",
+        "reason": "token-invalid-algorithm",
+    }
