@@ -26,6 +26,8 @@ from .providers.base import RequestContext
 from .providers.base import TokenProvider
 from .providers.oidc import OIDCProvider
 from .providers.settings import Settings
+from .signals import authentication_failed
+from .signals import request_authenticated
 
 __all__ = ["IdGuard", "IdGuardState", "compute_auth_state"]
 
@@ -37,6 +39,7 @@ class IdGuardState:
     """Per-app state, stored as ``app.extensions["idguard"]``."""
 
     idguard: IdGuard
+    app: Flask
     providers: tuple[Provider, ...]
     settings: Settings
     realm: str | None
@@ -59,6 +62,65 @@ class IdGuardState:
             len(self.token_providers) == len(self.providers)
             and not s.allow_query_token
             and not s.allow_form_token
+        )
+
+    def auth_state(self) -> AuthState:
+        """The current request's auth state, announced through the signals."""
+        state = self._ask_providers()
+        if state.status == "signed-in":
+            if request_authenticated.receivers:
+                request_authenticated.send(self.app, state=state)
+        elif state.failure not in (None, "missing") and authentication_failed.receivers:
+            authentication_failed.send(self.app, state=state)
+        return state
+
+    def before_request(self) -> Response | None:
+        """The ``before_request`` hook: compute the state once, keep it on ``g``."""
+        state = self.auth_state()
+        setattr(g, _G_KEY, state)
+        if state.redirect is not None:
+            return Response(status=307, headers={"Location": state.redirect})
+        return None
+
+    def _ask_providers(self) -> AuthState:
+        """Ask the providers, in order, for the current request's auth state."""
+        if self.header_only:
+            # Fast path: no Authorization header, or a token verified moments ago.
+            header = request.environ.get("HTTP_AUTHORIZATION")
+            if header is None:
+                return _NO_TOKEN
+            if header[:7] in ("Bearer ", "bearer "):
+                now = time.time()
+                for token_provider in self.token_providers:
+                    hit = token_provider.cached_state(header[7:], now)
+                    if hit is not None:
+                        return hit
+        settings = self.settings
+        ctx = RequestContext(
+            request,
+            routing=self.routing,
+            allow_query=settings.allow_query_token,
+            allow_form=settings.allow_form_token,
+        )
+        if ctx.credentials.scheme == "query":
+            g._idguard_query_token = True  # RFC 6750 §2.3: 2xx answers get Cache-Control: private
+        for provider in self.providers:
+            state = provider.authenticate(ctx)
+            if state is not None:
+                return state
+        creds = ctx.credentials
+        if creds.failure is not None:
+            assert creds.reason is not None and creds.message is not None
+            return AuthState.signed_out(creds.reason, creds.message, failure=creds.failure)
+        if creds.token is None:
+            return _NO_TOKEN
+        parsed = ctx.parsed
+        if isinstance(parsed, TokenError):
+            return AuthState.signed_out(parsed.reason, parsed.message, failure="invalid_token")
+        return AuthState.signed_out(
+            "token-invalid-issuer",
+            f"No configured provider accepts tokens issued by {shown(ctx.issuer)}.",
+            failure="invalid_token",
         )
 
 
@@ -133,8 +195,9 @@ class IdGuard:
         realm = reader.string("IDGUARD_REALM")
         if realm is not None and ('"' in realm or "\\" in realm):
             raise ConfigurationError('IDGUARD_REALM must not contain " or \\.')
-        app.extensions["idguard"] = IdGuardState(self, providers, settings, realm, sign_in_url)
-        app.before_request(_before_request)
+        state = IdGuardState(self, app, providers, settings, realm, sign_in_url)
+        app.extensions["idguard"] = state
+        app.before_request(state.before_request)
         if settings.allow_query_token or any(p.emits_headers for p in providers):
             app.after_request(_after_request)
 
@@ -151,54 +214,8 @@ def _app_state() -> IdGuardState:
 
 
 def compute_auth_state() -> AuthState:
-    """Ask the providers, in order, for the current request's auth state."""
-    app_state = _app_state()
-    if app_state.header_only:
-        # Fast path: no Authorization header, or a token verified moments ago.
-        header = request.environ.get("HTTP_AUTHORIZATION")
-        if header is None:
-            return _NO_TOKEN
-        if header[:7] in ("Bearer ", "bearer "):
-            now = time.time()
-            for token_provider in app_state.token_providers:
-                hit = token_provider.cached_state(header[7:], now)
-                if hit is not None:
-                    return hit
-    settings = app_state.settings
-    ctx = RequestContext(
-        request,
-        routing=app_state.routing,
-        allow_query=settings.allow_query_token,
-        allow_form=settings.allow_form_token,
-    )
-    if ctx.credentials.scheme == "query":
-        g._idguard_query_token = True  # RFC 6750 §2.3: 2xx answers get Cache-Control: private
-    for provider in app_state.providers:
-        state = provider.authenticate(ctx)
-        if state is not None:
-            return state
-    creds = ctx.credentials
-    if creds.failure is not None:
-        assert creds.reason is not None and creds.message is not None
-        return AuthState.signed_out(creds.reason, creds.message, failure=creds.failure)
-    if creds.token is None:
-        return _NO_TOKEN
-    parsed = ctx.parsed
-    if isinstance(parsed, TokenError):
-        return AuthState.signed_out(parsed.reason, parsed.message, failure="invalid_token")
-    return AuthState.signed_out(
-        "token-invalid-issuer",
-        f"No configured provider accepts tokens issued by {shown(ctx.issuer)}.",
-        failure="invalid_token",
-    )
-
-
-def _before_request() -> Response | None:
-    state = compute_auth_state()
-    setattr(g, _G_KEY, state)
-    if state.redirect is not None:
-        return Response(status=307, headers={"Location": state.redirect})
-    return None
+    """The current request's auth state (what ``current_auth`` computes when needed)."""
+    return _app_state().auth_state()
 
 
 def _after_request(response: Response) -> Response:
