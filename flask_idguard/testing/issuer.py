@@ -36,6 +36,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc import jwk
 from joserfc.jwk import KeyParameters
 
+from ..jwt import ASYMMETRIC_ALGORITHMS
+
 if TYPE_CHECKING:
     import responses
     from _typeshed.wsgi import StartResponse
@@ -55,20 +57,8 @@ _CURVES: dict[str, ec.EllipticCurve] = {
     "ES384": ec.SECP384R1(),
     "ES512": ec.SECP521R1(),
 }
-#: The algorithms a :class:`TestIssuer` key can have.
-SUPPORTED_ALGORITHMS = (
-    "RS256",
-    "RS384",
-    "RS512",
-    "PS256",
-    "PS384",
-    "PS512",
-    "ES256",
-    "ES384",
-    "ES512",
-    "EdDSA",
-    "Ed25519",
-)
+#: The algorithms a :class:`TestIssuer` key can have: every one the library verifies.
+SUPPORTED_ALGORITHMS = tuple(sorted(ASYMMETRIC_ALGORITHMS))
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/.well-known/jwks.json"
