@@ -133,12 +133,7 @@ class Policy:
         return start, until
 
     def __post_init__(self) -> None:
-        unknown = set(self.algorithms) - ASYMMETRIC_ALGORITHMS
-        if unknown or not self.algorithms:
-            raise ValueError(
-                f"unsupported algorithms {sorted(unknown)}: choose from "
-                f"{', '.join(sorted(ASYMMETRIC_ALGORITHMS))}"
-            )
+        expected_algorithms(self.algorithms)
         if not math.isfinite(self.leeway) or self.leeway < 0:
             raise ValueError("leeway must be a finite number of seconds >= 0")
 
@@ -492,6 +487,7 @@ def expected_algorithms(values: Collection[str]) -> frozenset[str]:
     if bad or not algs:
         raise ValueError(
             f"{bad or 'an empty list'} cannot be used: only asymmetric algorithms are accepted "
-            f"({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}); HS* and none are refused."
+            f"({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}). HS* and none are refused because a "
+            "public key must never be usable as an HMAC secret."
         )
     return algs

@@ -10,6 +10,7 @@ from ..config import ConfigReader
 from ..errors import ConfigurationError
 from ..keys import is_loopback
 from .base import TokenProvider
+from .base import string_set
 from .oidc import build_key_source
 from .settings import Settings
 
@@ -76,10 +77,4 @@ class Auth0Provider(TokenProvider):
         return cls("auth0", policy, keys)
 
     def scopes(self, claims: Mapping[str, Any]) -> frozenset[str]:
-        permissions = claims.get("permissions")
-        extra = (
-            frozenset(p for p in permissions if isinstance(p, str))
-            if isinstance(permissions, list)
-            else frozenset()
-        )
-        return super().scopes(claims) | extra
+        return super().scopes(claims) | string_set(claims.get("permissions"))

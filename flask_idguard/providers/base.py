@@ -199,24 +199,21 @@ class _VerifiedCache:
         return len(self._entries)
 
 
-def _scope_set(claims: Mapping[str, Any]) -> frozenset[str]:
-    scope = claims.get("scope")
-    if isinstance(scope, str):
-        return frozenset(scope.split())
-    if isinstance(scope, list):
-        return frozenset(s for s in scope if isinstance(s, str))
-    scp = claims.get("scp")
-    if isinstance(scp, list):
-        return frozenset(s for s in scp if isinstance(s, str))
-    if isinstance(scp, str):
-        return frozenset(scp.split())
-    return frozenset()
-
-
-def _string_set(value: object) -> frozenset[str]:
+def string_set(value: object, *, split: bool = False) -> frozenset[str]:
+    """The strings of a list claim (others ignored); with ``split``, also a spaced string."""
     if isinstance(value, list):
         return frozenset(v for v in value if isinstance(v, str))
+    if split and isinstance(value, str):
+        return frozenset(value.split())
     return frozenset()
+
+
+def _scope_set(claims: Mapping[str, Any]) -> frozenset[str]:
+    """``scope`` (a spaced string or a list), else ``scp``."""
+    scope = claims.get("scope")
+    if not isinstance(scope, (str, list)):
+        scope = claims.get("scp")
+    return string_set(scope, split=True)
 
 
 class TokenProvider(Provider):
@@ -279,8 +276,8 @@ class TokenProvider(Provider):
             token=token,
             token_type=self.token_type,
             scopes=self.scopes(claims),
-            permissions=_string_set(claims.get("permissions")),
-            roles=_string_set(claims.get("roles")),
+            permissions=string_set(claims.get("permissions")),
+            roles=string_set(claims.get("roles")),
             org_id=org_id if isinstance(org_id, str) else None,
         )
 

@@ -11,9 +11,9 @@ from typing import Any
 from ..config import ConfigReader
 from ..errors import ConfigurationError
 from ..http import HttpClient
-from ..jwt import ASYMMETRIC_ALGORITHMS
 from ..jwt import Policy
 from ..jwt import Validator
+from ..jwt import expected_algorithms
 
 #: The RFC 9068 profile (``IDGUARD_STRICT``): explicit type and the required claims.
 RFC9068_TYP: frozenset[str | None] = frozenset({"at+jwt", "application/at+jwt"})
@@ -63,14 +63,10 @@ class Settings:
 
     @classmethod
     def from_config(cls, reader: ConfigReader) -> Settings:
-        algorithms = reader.strings("IDGUARD_ALGORITHMS", ["RS256"]) or []
-        bad = sorted(a for a in algorithms if a not in ASYMMETRIC_ALGORITHMS)
-        if bad or not algorithms:
-            raise ConfigurationError(
-                f"IDGUARD_ALGORITHMS contains {bad or 'nothing'}: only asymmetric algorithms "
-                f"are accepted ({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}). HS* and none are "
-                "refused because a public key must never be usable as an HMAC secret."
-            )
+        try:
+            algorithms = expected_algorithms(reader.strings("IDGUARD_ALGORITHMS", ["RS256"]) or [])
+        except ValueError as exc:
+            raise ConfigurationError(f"IDGUARD_ALGORITHMS: {exc}") from None
         timeout = reader.number("IDGUARD_HTTP_TIMEOUT", 5)
         if timeout == 0:
             raise ConfigurationError("IDGUARD_HTTP_TIMEOUT must be more than 0 seconds.")
@@ -92,7 +88,7 @@ class Settings:
             strict=reader.flag("IDGUARD_STRICT", False),
             required_claims=frozenset(reader.strings("IDGUARD_REQUIRED_CLAIMS") or ()),
             validators=_validators(reader.raw("IDGUARD_VALIDATORS")),
-            algorithms=frozenset(algorithms),
+            algorithms=algorithms,
             clock_skew=reader.number("IDGUARD_CLOCK_SKEW", 5),
             http_timeout=timeout,
             jwks_cache_ttl=reader.number("IDGUARD_JWKS_CACHE_TTL", 300, minimum=1),
