@@ -98,17 +98,17 @@ def _signed_in(redirect: bool) -> Check:
     return check
 
 
-def _scope_list(scopes: str | Iterable[str], what: str = "scopes") -> tuple[str, ...]:
+def _scope_list(scopes: str | Iterable[str]) -> tuple[str, ...]:
     if isinstance(scopes, str):
         items = tuple(scopes.split())
     elif isinstance(scopes, Iterable):
         items = tuple(scopes)
         if not all(isinstance(s, str) and s and not any(c.isspace() for c in s) for s in items):
-            raise TypeError(f"'{what}' must be strings without whitespace")
+            raise TypeError("'scopes' must be strings without whitespace")
     else:
-        raise TypeError(f"'{what}' must be a string or a list of strings")
+        raise TypeError("'scopes' must be a string or a list of strings")
     if not items:
-        raise ValueError(f"'{what}' must contain at least one scope")
+        raise ValueError("'scopes' must contain at least one scope")
     return items
 
 
