@@ -228,15 +228,6 @@ def decode_unverified(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> Unveri
     return Unverified(header, claims, f"{header_b64}.{payload_b64}".encode("ascii"), signature)
 
 
-def unverified_issuer(token: str) -> str | None:
-    """The ``iss`` of a token, *unverified*, for routing only; None when unreadable."""
-    try:
-        iss = decode_unverified(token).claims.get("iss")
-    except TokenError:
-        return None
-    return iss if isinstance(iss, str) else None
-
-
 def _check_header(header: Mapping[str, Any], policy: Policy) -> str:
     """Return the header's ``alg`` after the checks that need no key."""
     alg = header.get("alg")
