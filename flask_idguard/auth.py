@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -56,10 +57,18 @@ class AuthState:
     org_role: str | None = None
     org_slug: str | None = None
     org_permissions: frozenset[str] = frozenset()
+    #: Clerk's ``sts`` (``"active"``, ``"pending"``...), ``act`` (impersonation) and ``fva``.
+    session_status: str | None = None
+    actor: Mapping[str, Any] | None = None
+    factor_verification_age: tuple[float, float] | None = None
     #: Response headers the ``after_request`` hook appends (Set-Cookie, x-clerk-auth-*...).
     headers: tuple[tuple[str, str], ...] = ()
     #: A handshake answers the request itself with a 307 to this URL.
     redirect: str | None = None
+    #: The provider's own ``has()`` (Clerk's roles, permissions, features, plans, reverification).
+    authorizer: Callable[..., bool] | None = field(default=None, repr=False)
+    #: Mints a new token for this session (Clerk's ``getToken`` with options).
+    token_minter: Callable[[str | None, int | None], str] | None = field(default=None, repr=False)
 
     @classmethod
     def signed_out(
@@ -119,6 +128,12 @@ class AuthState:
         checks = (permission, role, feature, plan, reverification, scope)
         if not self.is_signed_in or all(c is None for c in checks):
             return False
+        if self.authorizer is not None:
+            asked = {"permission": permission, "role": role, "feature": feature, "plan": plan,
+                     "reverification": reverification}  # fmt: skip
+            return scope is None and self.authorizer(
+                **{k: v for k, v in asked.items() if v is not None}
+            )
         if feature is not None or plan is not None or reverification is not None:
             return False
         if permission is not None and not (
@@ -128,6 +143,22 @@ class AuthState:
         if role is not None and not (role in self.roles or role == self.org_role):
             return False
         return scope is None or scope in self.scopes
+
+    def get_token(
+        self, template: str | None = None, expires_in_seconds: int | None = None
+    ) -> str | None:
+        """The session's token; with ``template`` or ``expires_in_seconds``, a new one minted
+        by the identity provider (Clerk's ``getToken``). None when signed out."""
+        if not self.is_signed_in:
+            return None
+        if template is None and expires_in_seconds is None:
+            return self.token
+        if self.token_minter is None:
+            raise RuntimeError(
+                f"The {self.provider} provider cannot mint tokens; get_token() with a template "
+                "or an expiry needs a Clerk session."
+            )
+        return self.token_minter(template, expires_in_seconds)
 
 
 def current_auth_state() -> AuthState:

@@ -24,6 +24,7 @@ from .providers.auth0 import Auth0Provider
 from .providers.base import Provider
 from .providers.base import RequestContext
 from .providers.base import TokenProvider
+from .providers.clerk import ClerkProvider
 from .providers.oidc import OIDCProvider
 from .providers.settings import Settings
 from .signals import authentication_failed
@@ -148,8 +149,12 @@ class IdGuard:
         ``IDGUARD_ALLOW_INSECURE_HTTP``, ``IDGUARD_ALLOW_QUERY_TOKEN``,
         ``IDGUARD_ALLOW_FORM_TOKEN``, ``IDGUARD_MAX_TOKEN_AGE``, ``IDGUARD_STRICT``,
         ``IDGUARD_REQUIRED_CLAIMS``, ``IDGUARD_VALIDATORS``, ``IDGUARD_REALM``,
-        ``IDGUARD_SIGN_IN_URL``; ``CLERK_SECRET_KEY`` and ``CLERK_PUBLISHABLE_KEY`` are
-        refused until the Clerk provider exists.
+        ``IDGUARD_SIGN_IN_URL``; ``CLERK_PUBLISHABLE_KEY``, ``CLERK_SECRET_KEY``,
+        ``CLERK_JWT_KEY``, ``CLERK_API_URL``, ``CLERK_API_VERSION``,
+        ``CLERK_AUTHORIZED_PARTIES``, ``CLERK_AUDIENCE``, ``CLERK_SIGN_IN_URL``,
+        ``CLERK_SIGN_UP_URL``, ``CLERK_DOMAIN``, ``CLERK_IS_SATELLITE``, ``CLERK_PROXY_URL``,
+        ``CLERK_SATELLITE_AUTO_SYNC``, ``CLERK_ORGANIZATION_SYNC_OPTIONS``,
+        ``CLERK_DEBUG_HEADERS``, ``CLERK_TREAT_PENDING_AS_SIGNED_OUT``.
         Changes to the configuration after this call are not seen.
 
         Raises :class:`~flask_idguard.errors.ConfigurationError` naming the key to fix.
@@ -160,22 +165,18 @@ class IdGuard:
                 "instead of creating a second one."
             )
         reader = ConfigReader(app)
-        for key in ("CLERK_SECRET_KEY", "CLERK_PUBLISHABLE_KEY"):
-            if reader.string(key):
-                raise ConfigurationError(
-                    f"{key} is set, but this version of flask-idguard has no Clerk provider "
-                    "yet; remove it, or configure IDGUARD_ISSUER/AUTH0_DOMAIN instead."
-                )
         settings = Settings.from_config(reader)
         configured = [
+            ClerkProvider.from_config(reader, settings),
             Auth0Provider.from_config(reader, settings),
             OIDCProvider.from_config(reader, settings),
         ]
         providers = self._extra_providers + tuple(p for p in configured if p is not None)
         if not providers:
             raise ConfigurationError(
-                "No identity provider is configured: set AUTH0_DOMAIN and AUTH0_AUDIENCE, "
-                "or IDGUARD_ISSUER and IDGUARD_AUDIENCE (app.config or environment)."
+                "No identity provider is configured: set CLERK_PUBLISHABLE_KEY and "
+                "CLERK_SECRET_KEY, AUTH0_DOMAIN and AUTH0_AUDIENCE, or IDGUARD_ISSUER and "
+                "IDGUARD_AUDIENCE (app.config or environment)."
             )
         issuers = [p.policy.issuer for p in providers if isinstance(p, TokenProvider)]
         if len(set(issuers)) != len(issuers):
@@ -183,7 +184,7 @@ class IdGuard:
                 "Two providers are configured for the same issuer; bearer tokens could not "
                 "be routed. Keep AUTH0_DOMAIN or IDGUARD_ISSUER, not both for one issuer."
             )
-        sign_in_url = reader.string("IDGUARD_SIGN_IN_URL")
+        sign_in_url = reader.string("IDGUARD_SIGN_IN_URL") or reader.string("CLERK_SIGN_IN_URL")
         if sign_in_url is not None:
             parts = urlsplit(sign_in_url)
             relative = not parts.scheme and not parts.netloc and sign_in_url.startswith("/")

@@ -59,11 +59,14 @@ class HttpClient:
         timeout: float = 5.0,
         session: requests.Session | None = None,
         user_agent: str = "flask-idguard",
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
         self.timeout = timeout
         self.user_agent = user_agent
+        #: Sent with every request (e.g. a Backend API's ``Authorization``); never logged.
+        self.headers = dict(headers or {})
         if session is None:
             session = requests.Session()
             retry = Retry(
@@ -89,7 +92,7 @@ class HttpClient:
         :raises FetchError: on any failure; the message never includes the query string.
         """
         shown = safe_url(url)
-        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent, **self.headers}
         try:
             with self.session.get(url, headers=headers, timeout=self.timeout, stream=True) as resp:
                 if not 200 <= resp.status_code < 300:

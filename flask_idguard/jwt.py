@@ -37,6 +37,7 @@ __all__ = [
     "VerifiedToken",
     "decode_unverified",
     "verify",
+    "verify_signature",
 ]
 
 logger = logging.getLogger("flask_idguard")
@@ -432,20 +433,12 @@ def _check_audience(claims: Mapping[str, Any], policy: Policy) -> None:
         )
 
 
-def verify(
-    token: str,
-    keys: KeySource,
-    policy: Policy,
-    *,
-    now: float | None = None,
-    parsed: Unverified | None = None,
-) -> VerifiedToken:
-    """Verify ``token`` against ``keys`` and ``policy``; signature before claims.
+def verify_signature(p: Unverified, keys: KeySource, policy: Policy) -> str | None:
+    """Check the header (alg allow-list, no key material, typ) and the signature; return the kid.
 
-    Raises :class:`TokenError` for any token that must not be trusted, and
-    :class:`~flask_idguard.keys.KeysUnavailable` when no key set can be had.
+    Claims are not looked at: :func:`verify` adds them, and a handshake token (Clerk) is
+    checked with this step alone.
     """
-    p = parsed if parsed is not None else decode_unverified(token, max_bytes=policy.max_token_bytes)
     alg = _check_header(p.header, policy)
     kid = p.header.get("kid")
     key = keys.get(kid)
@@ -465,6 +458,24 @@ def verify(
         ) from exc
     if not valid:
         raise TokenError("token-invalid-signature", "JWT signature is invalid.")
+    return kid
+
+
+def verify(
+    token: str,
+    keys: KeySource,
+    policy: Policy,
+    *,
+    now: float | None = None,
+    parsed: Unverified | None = None,
+) -> VerifiedToken:
+    """Verify ``token`` against ``keys`` and ``policy``; signature before claims.
+
+    Raises :class:`TokenError` for any token that must not be trusted, and
+    :class:`~flask_idguard.keys.KeysUnavailable` when no key set can be had.
+    """
+    p = parsed if parsed is not None else decode_unverified(token, max_bytes=policy.max_token_bytes)
+    kid = verify_signature(p, keys, policy)
     check_claims(p.claims, policy, time.time() if now is None else now)
     if policy.validators:
         check_validators(p.header, p.claims, policy)

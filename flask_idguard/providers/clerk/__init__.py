@@ -1,0 +1,5 @@
+"""Clerk session authentication, faithful to ``@clerk/backend``'s ``authenticateRequest``."""
+
+from .provider import ClerkProvider
+
+__all__ = ["ClerkProvider"]

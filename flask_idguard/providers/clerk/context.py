@@ -1,0 +1,242 @@
+"""One request as Clerk sees it: public URL, cookies, tokens, counters (clerk.md §1.3, §11.2–6)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cached_property
+from urllib.parse import parse_qsl
+from urllib.parse import quote_plus
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
+
+from flask import Request
+
+from .config import ClerkConfig
+from .cookies import first_cookies
+from .cookies import parse_client_uat
+from .cookies import parse_redirect_count
+from .cookies import uses_suffixed_cookies
+from .instance import frontend_api_for
+from .instance import original_frontend_api
+from .instance import resolve_proxy_url
+
+__all__ = ["ClerkRequest", "form_query", "origin_of", "without_params"]
+
+_HOST = re.compile(r"(?:[A-Za-z0-9_.~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _first(value: str | None) -> str | None:
+    if value is None:
+        return None
+    first = value.split(",")[0].strip()
+    return first or None
+
+
+def origin_of(url: str) -> str | None:
+    """The URL's origin (scheme, lower-cased host, non-default port), or None if not absolute."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and str(port) != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def _form_quote(value: str) -> str:
+    # application/x-www-form-urlencoded as URLSearchParams writes it: * stays, ~ is escaped.
+    return quote_plus(value, safe="*").replace("~", "%7E")
+
+
+def form_query(pairs: Iterable[tuple[str, str]]) -> str:
+    """Serialise query pairs the way ``URLSearchParams`` does."""
+    return "&".join(f"{_form_quote(k)}={_form_quote(v)}" for k, v in pairs)
+
+
+def without_params(url: str, names: Iterable[str]) -> str:
+    """``url`` with every query parameter in ``names`` removed; the query is re-serialised
+    (spaces as ``+``, ``a`` as ``a=``) and the fragment kept, as Clerk's URL handling does."""
+    parts = urlsplit(url)
+    drop = set(names)
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
+    return urlunsplit(parts._replace(query=form_query(pairs)))
+
+
+def with_params(url: str, params: Iterable[tuple[str, str]], *, replace: bool = False) -> str:
+    """``url`` with ``params`` appended (or, with ``replace``, set in place)."""
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    for name, value in params:
+        if replace and any(k == name for k, _ in pairs):
+            # URLSearchParams.set: the first one takes the value, the others go.
+            first = next(i for i, (k, _) in enumerate(pairs) if k == name)
+            pairs = [(k, value if i == first else v) for i, (k, v) in enumerate(pairs)
+                     if k != name or i == first]  # fmt: skip
+        else:
+            pairs.append((name, value))
+    return urlunsplit(parts._replace(query=form_query(pairs)))
+
+
+class ClerkRequest:
+    """The parts of a request that Clerk's decision tree reads, each parsed once."""
+
+    def __init__(self, request: Request, config: ClerkConfig, suffix: str, now: float) -> None:
+        self.request = request
+        self.config = config
+        self.suffix = suffix
+        self.now = now
+        self.method = request.method
+        headers = request.headers
+        self.sec_fetch_dest = headers.get("Sec-Fetch-Dest") or None
+        self.accept = headers.get("Accept", "")
+        self.referer = headers.get("Referer")
+        self.query = request.args
+
+    # URLs --------------------------------------------------------------------------------------
+
+    @cached_property
+    def url(self) -> str:
+        """The public URL: ``X-Forwarded-Host``/``-Proto`` (first values) over ``Host``."""
+        request = self.request
+        original = request.url
+        host = _first(request.headers.get("X-Forwarded-Host")) or request.host
+        proto = (_first(request.headers.get("X-Forwarded-Proto")) or request.scheme).lower()
+        match = _HOST.fullmatch(host)
+        if proto not in ("http", "https") or match is None:
+            return original
+        port = match.group(1)
+        if port is not None and int(port) > 65535:
+            return original
+        public = origin_of(f"{proto}://{host}")
+        if public is None or public == origin_of(original):
+            return original
+        parts = urlsplit(original)
+        return urlunsplit((proto, public.split("://", 1)[1], parts.path, parts.query, ""))
+
+    @cached_property
+    def origin(self) -> str:
+        return origin_of(self.url) or ""
+
+    @cached_property
+    def path(self) -> str:
+        return urlsplit(self.url).path or "/"
+
+    @cached_property
+    def proxy_url(self) -> str | None:
+        proxy = self.config.proxy_url
+        if proxy is None:
+            return None
+        return resolve_proxy_url(proxy, self.origin) if proxy.startswith("/") else proxy
+
+    @cached_property
+    def frontend_api(self) -> str:
+        c = self.config
+        return frontend_api_for(
+            c.publishable_key,
+            proxy_url=self.proxy_url,
+            domain=c.domain,
+            is_satellite=c.is_satellite,
+        )
+
+    @cached_property
+    def original_frontend_api(self) -> str:
+        c = self.config
+        return original_frontend_api(
+            c.publishable_key, domain=c.domain, is_satellite=c.is_satellite
+        )
+
+    # cookies -----------------------------------------------------------------------------------
+
+    @cached_property
+    def cookies(self) -> dict[str, str]:
+        return first_cookies(self.request.headers.get("Cookie", ""))
+
+    @cached_property
+    def suffixed(self) -> bool:
+        """``usesSuffixedCookies()``: which of the ``__session``/``__client_uat`` names apply."""
+        return uses_suffixed_cookies(
+            self.cookies,
+            suffix=self.suffix,
+            original_frontend_api=self.original_frontend_api,
+            production=self.config.production,
+            now=self.now,
+        )
+
+    def _trio(self, name: str) -> str | None:
+        value = self.cookies.get(f"{name}_{self.suffix}" if self.suffixed else name)
+        return value or None
+
+    @cached_property
+    def session_cookie(self) -> str | None:
+        return self._trio("__session")
+
+    @cached_property
+    def client_uat(self) -> int:
+        return parse_client_uat(self._trio("__client_uat"))
+
+    @cached_property
+    def dev_browser_token(self) -> str | None:
+        return self.query.get("__clerk_db_jwt") or self._trio("__clerk_db_jwt")
+
+    @cached_property
+    def refresh_token(self) -> str | None:
+        return self.cookies.get(f"__refresh_{self.suffix}") or None
+
+    @cached_property
+    def handshake_nonce(self) -> str | None:
+        return (
+            self.query.get("__clerk_handshake_nonce")
+            or self.cookies.get("__clerk_handshake_nonce")
+            or None
+        )
+
+    @cached_property
+    def handshake_token(self) -> str | None:
+        return self.query.get("__clerk_handshake") or self.cookies.get("__clerk_handshake") or None
+
+    @cached_property
+    def redirect_count(self) -> int | float:
+        return parse_redirect_count(self.cookies.get("__clerk_redirect_count"))
+
+    # header ------------------------------------------------------------------------------------
+
+    @cached_property
+    def header_token(self) -> str | None:
+        """Clerk's ``Authorization`` reading (§11.2): no scheme, or exactly ``Bearer``."""
+        value = self.request.headers.get("Authorization")
+        if not value:
+            return None
+        pieces = value.split(" ")
+        if len(pieces) < 2 or not pieces[1]:
+            return pieces[0] or None
+        return pieces[1] if pieces[0] == "Bearer" else None
+
+    @property
+    def session_token(self) -> str | None:
+        """The token the handshake URL carries: the session cookie, else the header token."""
+        return self.session_cookie or self.header_token
+
+    # navigation --------------------------------------------------------------------------------
+
+    @property
+    def is_document(self) -> bool:
+        return self.sec_fetch_dest == "document"
+
+    @property
+    def eligible_for_handshake(self) -> bool:
+        """GET and a document/iframe navigation, or an HTML ``Accept`` without
+        ``Sec-Fetch-Dest`` (§11.15)."""
+        if self.method != "GET":
+            return False
+        if self.sec_fetch_dest is not None:
+            return self.sec_fetch_dest in ("document", "iframe")
+        return self.accept.startswith("text/html")

@@ -1,0 +1,345 @@
+"""Clerk's ``authenticateRequest`` decision tree, step by step (clerk.md §1.4–§1.10, §11).
+
+Each step's comment names the spec step it implements; the order is the reference's.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from ...jwt import TokenError
+from ...jwt import Unverified
+from ...keys import KeysUnavailable
+from .backend import BackendAPIError
+from .backend import ClerkBackend
+from .claims import ClaimError
+from .claims import session_fields
+from .config import ClerkConfig
+from .config import OrganizationSync
+from .context import ClerkRequest
+from .context import origin_of
+from .context import with_params
+from .handshake import HandshakeFailed
+from .handshake import Handshakes
+from .instance import is_known_clerk_referrer
+from .outcome import Outcome
+from .verify import ClerkVerifier
+from .verify import full_message
+from .verify import is_non_session_token
+from .verify import parse
+
+__all__ = ["ClerkFlow", "HandshakeError"]
+
+logger = logging.getLogger("flask_idguard")
+
+_HANDSHAKE_REASONS = {
+    "token-not-active-yet": "session-token-nbf",
+    "token-iat-in-the-future": "session-token-iat-in-the-future",
+}
+_AZP_WARNING = (
+    "Clerk: Session token from cookie is missing the azp claim. In a future version of Clerk, "
+    "this token will be considered invalid. Please contact Clerk support if you see this "
+    "warning."
+)
+
+
+class HandshakeError(RuntimeError):
+    """A development instance received a handshake token that does not verify (Clerk raises)."""
+
+
+class _RefreshFailed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ClerkFlow:
+    """Decides one request for one Clerk instance."""
+
+    def __init__(self, config: ClerkConfig, verifier: ClerkVerifier, backend: ClerkBackend) -> None:
+        self.config = config
+        self.verifier = verifier
+        self.backend = backend
+        self.production = config.production
+        self.handshakes = Handshakes(verifier=verifier, backend=backend, production=self.production)
+        self._warned_azp = False
+
+    def authenticate(self, rq: ClerkRequest) -> Outcome:
+        """§1.4: a header token decides alone; otherwise the cookie tree runs."""
+        if rq.header_token is not None:
+            return self._header(rq, rq.header_token)
+        return self._cookie(rq)
+
+    def _maybe(self, rq: ClerkRequest, reason: str, message: str = "", **kw: Any) -> Outcome:
+        return self.handshakes.maybe(
+            rq, reason, message, organization_id=self._organization_id(rq), **kw
+        )
+
+    # §1.5 -------------------------------------------------------------------------------------
+
+    def _header(self, rq: ClerkRequest, token: str) -> Outcome:
+        try:
+            parsed = parse(token)
+        except TokenError as exc:
+            return self._token_error(rq, exc, "header", token, None)
+        if is_non_session_token(parsed):
+            return Outcome.signed_out("token-type-mismatch")
+        return self._verify(rq, token, parsed, "header")
+
+    def _verify(self, rq: ClerkRequest, token: str, parsed: Unverified, carrier: str) -> Outcome:
+        try:
+            claims = self.verifier.verify_session(parsed, now=rq.now)
+        except TokenError as exc:
+            return self._token_error(rq, exc, carrier, token, parsed)
+        except KeysUnavailable as exc:
+            return self._keys_unavailable(exc, carrier)
+        return Outcome.signed_in(token, claims)
+
+    def _keys_unavailable(self, exc: KeysUnavailable, carrier: str) -> Outcome:
+        """Clerk's words for a key set it cannot load (§3, §11.21); the decorators answer 503."""
+        logger.warning("Clerk: signing keys unavailable: %s", exc)
+        text = str(exc)
+        answered = re.search(r"answered HTTP (\d+)", text)
+        if answered is not None:
+            message = (
+                f"Error loading Clerk JWKS from {self.backend.jwks_url} "
+                f"with code={answered.group(1)}"
+            )
+        elif "no usable public signature key" in text:
+            message = (
+                "The JWKS endpoint did not contain any signing keys. Contact support@clerk.com."
+            )
+        else:
+            return Outcome.signed_out("unexpected-error", failure="unavailable")
+        error = TokenError("jwk-remote-failed-to-load", message, action="Contact support@clerk.com")
+        return Outcome.signed_out(error.reason, full_message(error, carrier), failure="unavailable")
+
+    # §1.7 -------------------------------------------------------------------------------------
+
+    def _token_error(
+        self,
+        rq: ClerkRequest,
+        exc: TokenError,
+        carrier: str,
+        token: str,
+        parsed: Unverified | None,
+    ) -> Outcome:
+        refresh_error = None
+        if exc.reason == "token-expired":
+            if rq.refresh_token is not None and rq.method == "GET":
+                try:
+                    return self._refresh(rq, token, parsed)
+                except _RefreshFailed as failed:
+                    refresh_error = failed.reason
+            elif rq.method != "GET":
+                refresh_error = "non-eligible-non-get"
+            else:
+                refresh_error = "non-eligible-no-refresh-cookie"
+        message = full_message(exc, carrier)
+        if exc.reason == "token-expired":
+            return self._maybe(rq, f"session-token-expired-refresh-{refresh_error}", message)
+        if exc.reason in _HANDSHAKE_REASONS:
+            return self._maybe(rq, _HANDSHAKE_REASONS[exc.reason], message)
+        return Outcome.signed_out(exc.reason, message)
+
+    # §1.10 ------------------------------------------------------------------------------------
+
+    def _refresh(self, rq: ClerkRequest, token: str, parsed: Unverified | None) -> Outcome:
+        if parsed is None:
+            raise _RefreshFailed("expired-session-token-decode-failed")
+        sid = parsed.claims.get("sid")
+        if not isinstance(sid, str) or not sid:
+            raise _RefreshFailed("expired-session-token-missing-sid-claim")
+        assert rq.refresh_token is not None
+        try:
+            cookies = self.backend.refresh_session(
+                sid,
+                expired_token=token,
+                refresh_token=rq.refresh_token,
+                request_origin=rq.origin,
+                request_headers={k.lower(): [v] for k, v in rq.request.headers.items()},
+                suffixed_cookies=rq.suffixed,
+            )
+        except BackendAPIError as exc:
+            logger.warning("Clerk: refreshing the session failed: %s", exc)
+            code = "fetch-error" if exc.code in ("fetch-error", "unexpected_error") else exc.code
+            raise _RefreshFailed(code) from None
+        new_token = ""
+        for cookie in cookies:
+            pair = cookie.split(";", 1)[0]
+            name, _, value = pair.partition("=")
+            if name.startswith("__session"):
+                new_token = value
+        if not new_token:
+            raise _RefreshFailed("missing-session-token")
+        try:
+            claims = self.verifier.verify_session(parse(new_token), now=rq.now)
+        except (TokenError, KeysUnavailable):
+            raise _RefreshFailed("invalid-session-token") from None
+        return Outcome.signed_in(new_token, claims, headers=[("Set-Cookie", c) for c in cookies])
+
+    # §1.6 -------------------------------------------------------------------------------------
+
+    def _cookie(self, rq: ClerkRequest) -> Outcome:
+        dev = not self.production
+        config = self.config
+        # 1. Handshake resolution.
+        if rq.handshake_nonce is not None or rq.handshake_token is not None:
+            try:
+                return self.handshakes.resolve(rq)
+            except HandshakeFailed as exc:
+                if dev and exc.token_invalid:
+                    raise HandshakeError(str(exc)) from None
+                logger.error("Clerk: unable to resolve handshake: %s", exc)
+        # 2. Satellite sync (§11.11).
+        synced = rq.query.get("__clerk_synced")
+        if config.is_satellite and rq.is_document and rq.method == "GET" and synced != "true":
+            has_cookies = rq.session_cookie is not None or rq.client_uat != 0
+            if synced == "false" or not has_cookies:
+                if synced != "false" and not config.satellite_auto_sync:
+                    return Outcome.signed_out("session-token-and-uat-missing")
+                location = None
+                if dev and config.sign_in_url:
+                    location = with_params(config.sign_in_url, [("__clerk_redirect_url", rq.url)])
+                return self._maybe(rq, "satellite-needs-syncing", location=location)
+        if dev:
+            # 3. A development primary answers a satellite's sync request.
+            redirect_url = rq.query.get("__clerk_redirect_url")
+            if not config.is_satellite and redirect_url:
+                parts = urlsplit(redirect_url)
+                if parts.scheme and parts.netloc:
+                    params = []
+                    if rq.dev_browser_token:
+                        params.append(("__clerk_db_jwt", rq.dev_browser_token))
+                    location = with_params(redirect_url, params)
+                    location = with_params(location, [("__clerk_synced", "true")], replace=True)
+                    return self._maybe(rq, "primary-responds-to-syncing", location=location)
+                logger.warning("Clerk: ignoring an unparsable __clerk_redirect_url")
+            # 4-5. The development browser.
+            if "__clerk_db_jwt" in rq.query:
+                return self._maybe(rq, "dev-browser-sync")
+            if not rq.dev_browser_token:
+                return self._maybe(rq, "dev-browser-missing")
+        # 6-8. Session cookie and __client_uat.
+        session, uat = rq.session_cookie, rq.client_uat
+        if not uat and session is None:
+            return Outcome.signed_out("session-token-and-uat-missing")
+        if not uat:
+            return self._maybe(rq, "session-token-but-no-client-uat")
+        if session is None:
+            return self._maybe(rq, "client-uat-but-no-session-token")
+        # 9. Decode.
+        try:
+            parsed = parse(session)
+        except TokenError as exc:
+            return self._token_error(rq, exc, "cookie", session, None)
+        # 10. Token class.
+        if is_non_session_token(parsed):
+            return Outcome.signed_out("token-type-mismatch")
+        # 11. Outdated token: strict <, raw numbers, before the signature.
+        iat = parsed.claims.get("iat")
+        if isinstance(iat, (int, float)) and not isinstance(iat, bool) and iat < uat:
+            return self._maybe(rq, "session-token-iat-before-client-uat")
+        # 12. Verify.
+        outcome = self._verify(rq, session, parsed, "cookie")
+        if outcome.status != "signed-in":
+            return outcome
+        claims = outcome.claims or {}
+        # 13. Missing azp: warn once per process.
+        if "azp" not in claims and not self._warned_azp:
+            self._warned_azp = True
+            logger.warning(_AZP_WARNING)
+        # 14. Cross-origin navigation from a satellite.
+        if self._cross_origin(rq):
+            return self._maybe(
+                rq,
+                "primary-domain-cross-origin-sync",
+                "Cross-origin request from satellite domain requires handshake",
+            )
+        # 15. The auth object; organization sync.
+        return self._organization_sync(rq, outcome, claims)
+
+    def _cross_origin(self, rq: ClerkRequest) -> bool:
+        if self.config.is_satellite or rq.method != "GET" or not rq.is_document:
+            return False
+        if rq.redirect_count != 0 or not rq.referer:
+            return False
+        referer_origin = origin_of(rq.referer)
+        if referer_origin is None or referer_origin == rq.origin:
+            return False
+        return not is_known_clerk_referrer(
+            rq.referer, frontend_api=rq.frontend_api, production=self.production
+        )
+
+    def _organization_sync(
+        self, rq: ClerkRequest, outcome: Outcome, claims: Mapping[str, Any]
+    ) -> Outcome:
+        try:
+            fields = session_fields(claims)
+        except ClaimError:
+            return Outcome.signed_out("unexpected-error", failure="invalid_token")
+        sync = self.config.organization_sync
+        pending = fields.session_status == "pending"
+        if sync is None or not fields.user_id or pending:
+            return outcome
+        target = _target(sync, rq.path)
+        if target is None:
+            return outcome
+        kind, value = target
+        mismatch = (
+            (kind == "slug" and value != fields.org_slug)
+            or (kind == "id" and value != fields.org_id)
+            or (kind == "personal" and fields.org_id is not None)
+        )
+        if not mismatch:
+            return outcome
+        if rq.redirect_count >= 3:
+            logger.warning(
+                "Clerk: Organization activation handshake loop detected. This is likely due to "
+                "an invalid organization ID or slug. Skipping organization activation."
+            )
+            return outcome
+        handshake = self._maybe(rq, "active-organization-mismatch")
+        return handshake if handshake.status == "handshake" else outcome
+
+    def _organization_id(self, rq: ClerkRequest) -> str | None:
+        sync = self.config.organization_sync
+        if sync is None:
+            return None
+        target = _target(sync, rq.path)
+        return None if target is None else target[1]
+
+
+@lru_cache(maxsize=256)
+def _compile(pattern: str) -> re.Pattern[str]:
+    """A path pattern (``/orgs/:slug``, ``/orgs/:id/(.*)``) as a case-insensitive regex."""
+    out = []
+    for piece in re.split(r"(:(?:id|slug)\b|\(\.\*\))", pattern):
+        if piece in (":id", ":slug"):
+            out.append(f"(?P<{piece[1:]}>[^/]+?)")
+        elif piece == "(.*)":
+            out.append("(?:.*)")
+        else:
+            out.append(re.escape(piece))
+    return re.compile("".join(out) + "/?", re.IGNORECASE)
+
+
+def _target(sync: OrganizationSync, path: str) -> tuple[str, str] | None:
+    """The organization a path names: ("id"|"slug", value), ("personal", ""), or None."""
+    for pattern in sync.organization_patterns:
+        match = _compile(pattern).fullmatch(path)
+        if match is not None:
+            groups = match.groupdict()
+            if groups.get("id") is not None:
+                return "id", groups["id"]
+            if groups.get("slug") is not None:
+                return "slug", groups["slug"]
+    for pattern in sync.personal_account_patterns:
+        if _compile(pattern).fullmatch(path):
+            return "personal", ""
+    return None

@@ -1,0 +1,99 @@
+"""The result of Clerk's decision tree, before it becomes an :class:`~flask_idguard.AuthState`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from ...auth import Failure
+from ...auth import Status
+
+__all__ = ["Outcome", "failure_for"]
+
+#: Reasons meaning "no usable session credentials" (a bare 401 challenge for API callers).
+_NO_CREDENTIALS = frozenset(
+    {
+        "session-token-and-uat-missing",
+        "session-token-but-no-client-uat",
+        "client-uat-but-no-session-token",
+        "session-token-iat-before-client-uat",
+        "session-token-missing",
+        "dev-browser-missing",
+        "dev-browser-sync",
+        "primary-responds-to-syncing",
+        "satellite-needs-syncing",
+        "primary-domain-cross-origin-sync",
+        "active-organization-mismatch",
+    }
+)
+#: Reasons meaning "the identity provider could not be asked" (503).
+_UNAVAILABLE = frozenset({"jwk-remote-failed-to-load", "secret-key-invalid"})
+
+
+def failure_for(reason: str) -> Failure:
+    """How the decorators answer a signed-out Clerk ``reason``."""
+    if reason in _NO_CREDENTIALS:
+        return "missing"
+    if reason in _UNAVAILABLE:
+        return "unavailable"
+    return "invalid_token"
+
+
+@dataclass
+class Outcome:
+    """``authenticateRequest``'s request state: status, reason, message and headers.
+
+    ``location`` is the ``Location`` header, kept apart because the hook answers it with
+    a 307. ``headers`` never holds the ``x-clerk-auth-*`` debug headers; they are derived.
+    """
+
+    status: Status
+    reason: str | None = None
+    message: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    location: str | None = None
+    token: str | None = None
+    claims: Mapping[str, Any] | None = None
+    failure: Failure | None = None
+
+    @classmethod
+    def signed_out(
+        cls,
+        reason: str,
+        message: str = "",
+        *,
+        headers: list[tuple[str, str]] | None = None,
+        location: str | None = None,
+        failure: Failure | None = None,
+    ) -> Outcome:
+        return cls(
+            "signed-out",
+            reason,
+            message,
+            headers=list(headers or ()),
+            location=location,
+            failure=failure or failure_for(reason),
+        )
+
+    @classmethod
+    def signed_in(
+        cls,
+        token: str,
+        claims: Mapping[str, Any],
+        *,
+        headers: list[tuple[str, str]] | None = None,
+        location: str | None = None,
+    ) -> Outcome:
+        return cls("signed-in", token=token, claims=claims, headers=list(headers or ()),
+                   location=location)  # fmt: skip
+
+    def debug_headers(self) -> list[tuple[str, str]]:
+        """``x-clerk-auth-status/-reason/-message`` (signed-out and handshake states only)."""
+        if self.status == "signed-in":
+            return []
+        out = [("x-clerk-auth-status", self.status), ("x-clerk-auth-reason", self.reason or "")]
+        if self.message:
+            out.append(("x-clerk-auth-message", self.message))
+        return out

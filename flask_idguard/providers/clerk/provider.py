@@ -1,0 +1,179 @@
+"""The Clerk provider: ``CLERK_*`` configuration in, one :class:`AuthState` per request out."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from types import MappingProxyType
+
+from ...auth import AuthState
+from ...config import ConfigReader
+from ...errors import ConfigurationError
+from ...jwks import RemoteJWKS
+from ...jwt import TokenError
+from ...keys import KeySource
+from ...keys import StaticKeySet
+from ..base import Provider
+from ..base import RequestContext
+from ..settings import Settings
+from .backend import ClerkBackend
+from .claims import ClaimError
+from .claims import check_authorization
+from .claims import session_fields
+from .config import ClerkConfig
+from .context import ClerkRequest
+from .flow import ClerkFlow
+from .instance import cookie_suffix
+from .outcome import Outcome
+from .verify import ClerkVerifier
+from .verify import parse
+
+__all__ = ["ClerkProvider"]
+
+logger = logging.getLogger("flask_idguard")
+
+_SCHEME = re.compile(r"^(?:https?://)+", re.IGNORECASE)
+
+
+class ClerkProvider(Provider):
+    """Clerk session tokens from the ``Authorization`` header or Clerk's cookies, with the
+    handshake flow of ``@clerk/backend``."""
+
+    name = "clerk"
+    emits_headers = True
+
+    def __init__(self, config: ClerkConfig, settings: Settings) -> None:
+        self.config = config
+        self.suffix = cookie_suffix(config.publishable_key.key)
+        self.backend = ClerkBackend(
+            api_url=config.api_url,
+            api_version=config.api_version,
+            secret_key=config.secret_key,
+            timeout=settings.http_timeout,
+        )
+        self.keys = self._key_source(config, settings)
+        self.verifier = ClerkVerifier(
+            self.keys,
+            authorized_parties=config.authorized_parties,
+            audience=config.audience,
+            skew=settings.clock_skew,
+        )
+        self.flow = ClerkFlow(config, self.verifier, self.backend)
+
+    def __repr__(self) -> str:
+        return f"ClerkProvider({self.config.publishable_key.frontend_api!r})"
+
+    @classmethod
+    def from_config(cls, reader: ConfigReader, settings: Settings) -> ClerkProvider | None:
+        """The provider when ``CLERK_PUBLISHABLE_KEY``/``CLERK_SECRET_KEY`` are set, else None."""
+        config = ClerkConfig.from_config(reader)
+        return None if config is None else cls(config, settings)
+
+    def _key_source(self, config: ClerkConfig, settings: Settings) -> KeySource:
+        if config.jwt_key is not None:
+            try:
+                return StaticKeySet.from_pem(config.jwt_key.replace("\\n", "\n"))
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"CLERK_JWT_KEY is not a usable PEM public key ({exc}); copy the "
+                    "'PEM Public Key' from the API keys page of the Clerk dashboard."
+                ) from None
+        jwks = RemoteJWKS(
+            self.backend.jwks_url,
+            http=self.backend.jwks_http,
+            ttl=settings.jwks_cache_ttl,
+            cooldown=settings.jwks_cooldown,
+            cache=settings.cache,
+        )
+        # One cache entry per instance (api URL, version and secret), never shared between
+        # instances: Clerk does not check `iss` (clerk.md §8, #9394).
+        scope = f"{jwks.url}|{config.secret_key}".encode()
+        jwks.cache_key = "idguard:clerk-jwks:" + hashlib.sha256(scope).hexdigest()
+        return jwks
+
+    def owns_issuer(self, issuer: str | None) -> bool:
+        if issuer is None:
+            return False
+        host = _SCHEME.sub("", issuer).rstrip("/")
+        fapi = self.config.publishable_key.frontend_api
+        return host == fapi or host == _SCHEME.sub("", self.config.proxy_url or "").rstrip("/")
+
+    def authenticate(self, ctx: RequestContext) -> AuthState | None:
+        rq = ClerkRequest(ctx.request, self.config, self.suffix, time.time())
+        if ctx.routing and rq.header_token is not None:
+            try:
+                iss = parse(rq.header_token).claims.get("iss")
+            except TokenError:
+                iss = None
+            if not self.owns_issuer(iss if isinstance(iss, str) else None):
+                return None
+        return self.state(self.flow.authenticate(rq))
+
+    def state(self, outcome: Outcome) -> AuthState:
+        """The :class:`AuthState` of a decided request."""
+        headers = list(outcome.headers)
+        if self.config.debug_headers:
+            headers += outcome.debug_headers()
+        if outcome.status != "signed-in":
+            return AuthState(
+                outcome.status,
+                provider=self.name,
+                reason=outcome.reason,
+                message=outcome.message,
+                failure=outcome.failure or "missing",
+                token_type="session_token",
+                headers=tuple(headers),
+                redirect=outcome.location,
+            )
+        assert outcome.token is not None and outcome.claims is not None
+        claims = outcome.claims
+        try:
+            fields = session_fields(claims)
+        except ClaimError as exc:
+            # Clerk's request state is signed-in and its toAuth() raises (§11.24).
+            return AuthState.signed_out(
+                "unexpected-error", str(exc), failure="invalid_token", provider=self.name,
+                headers=tuple(headers),
+            )  # fmt: skip
+        if fields.session_status == "pending" and self.config.treat_pending_as_signed_out:
+            return AuthState(
+                "signed-out",
+                provider=self.name,
+                reason="session-pending",
+                message="The session is pending; the user has a step to complete.",
+                failure="missing",
+                token_type="session_token",
+                session_status="pending",
+                headers=tuple(headers),
+                redirect=outcome.location,
+            )
+        session_id = fields.session_id
+        backend = self.backend
+
+        def mint(template: str | None, expires_in_seconds: int | None) -> str:
+            if session_id is None:
+                raise RuntimeError("This session token has no sid; Clerk cannot mint tokens.")
+            return backend.session_token(
+                session_id, template=template, expires_in_seconds=expires_in_seconds
+            )
+
+        return AuthState(
+            "signed-in",
+            provider=self.name,
+            claims=MappingProxyType(dict(claims)),
+            token=outcome.token,
+            token_type="session_token",
+            org_id=fields.org_id,
+            org_role=fields.org_role,
+            org_slug=fields.org_slug,
+            org_permissions=frozenset(fields.org_permissions or ()),
+            session_status=fields.session_status,
+            actor=fields.actor,
+            factor_verification_age=fields.factor_verification_age,
+            headers=tuple(headers),
+            redirect=outcome.location,
+            authorizer=lambda **asked: check_authorization(claims, fields, **asked),
+            token_minter=mint,
+        )

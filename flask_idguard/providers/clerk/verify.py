@@ -1,0 +1,200 @@
+"""Clerk's token checks (``verifyToken``, the token-class guard, handshake tokens) and messages.
+
+The checks run on the shared verification core (:mod:`flask_idguard.jwt`); this module adds
+what is Clerk's own: the ``cat``/machine-token guards, RS256/384/512 only, ``azp`` required
+when authorized parties are set, ``aud`` only when both sides have one, no ``iss`` check, and
+Clerk's exact reason strings and message texts (spec clerk.md §1.9, §11.17–§11.19).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ...jwt import Policy
+from ...jwt import TokenError
+from ...jwt import Unverified
+from ...jwt import check_claims
+from ...jwt import decode_unverified
+from ...jwt import verify_signature
+from ...keys import KeySource
+
+__all__ = [
+    "ClerkVerifier",
+    "full_message",
+    "is_non_session_token",
+]
+
+logger = logging.getLogger("flask_idguard")
+
+ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
+SESSION_CATEGORY = "cl_B7d4PD111AAA"
+IGNORED_CATEGORY = "cl_I7d4PD111III"
+M2M_CATEGORY = "cl_B7d4PD333AAA"
+_ALLOWED_CATEGORIES = (SESSION_CATEGORY, IGNORED_CATEGORY)
+_MACHINE_TYPES = ("at+jwt", "application/at+jwt")
+
+#: Clerk's "action" appended to verification messages.
+ACTION = "Make sure that this is a valid Clerk-generated JWT."
+_THREE_PARTS = "Invalid JWT form. A JWT consists of three parts separated by dots."
+_UNDECODABLE = "Invalid JWT form. The header, payload, or signature could not be decoded."
+
+
+def _js(value: object) -> str:
+    """``JSON.stringify`` as Clerk's messages print it (``undefined`` for a missing value)."""
+    if value is None:
+        return "undefined"
+    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def full_message(exc: TokenError, carrier: str) -> str:
+    """``TokenVerificationError.getFullMessage()``: message, action, reason and carrier."""
+    action = exc.details.get("action")
+    text = f"{exc.message} {action}" if action else exc.message
+    return f"{text} (reason={exc.reason}, token-carrier={carrier})"
+
+
+def is_non_session_token(parsed: Unverified) -> bool:
+    """Machine JWTs and non-session categories, refused as ``token-type-mismatch`` (§1.5)."""
+    header, claims = parsed.header, parsed.claims
+    if header.get("typ") in _MACHINE_TYPES:
+        return True
+    sub = claims.get("sub")
+    if isinstance(sub, str) and sub.startswith("mch_"):
+        return True
+    return "cat" in header and header["cat"] not in _ALLOWED_CATEGORIES
+
+
+def parse(token: str) -> Unverified:
+    """Decode ``token`` without verifying it; errors carry Clerk's two form messages."""
+    try:
+        return decode_unverified(token)
+    except TokenError as exc:
+        if exc.message == _THREE_PARTS:
+            raise
+        raise TokenError("token-invalid", _UNDECODABLE) from None
+
+
+@dataclass(frozen=True)
+class ClerkVerifier:
+    """Verifies session and handshake tokens of one Clerk instance.
+
+    ``keys`` is the instance's key set: the ``CLERK_JWT_KEY`` PEM, or the Backend API JWKS
+    (scoped to this instance, never shared, clerk.md §3).
+    """
+
+    keys: KeySource
+    authorized_parties: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()
+    skew: float = 5.0
+
+    def _policy(self, skew: float) -> Policy:
+        return Policy(
+            algorithms=ALGORITHMS,
+            issuer=None,
+            audience=frozenset(self.audience) if self.audience else None,
+            audience_if_present=True,
+            authorized_parties=(
+                frozenset(self.authorized_parties) if self.authorized_parties else None
+            ),
+            azp_required=True,
+            leeway=skew,
+            require_sub=True,
+            typ=None,
+        )
+
+    def verify_session(
+        self, parsed: Unverified, *, now: float | None = None, skew: float | None = None
+    ) -> Mapping[str, Any]:
+        """Clerk's ``verifyToken``: the verified claims, or :class:`TokenError` with Clerk's words.
+
+        :raises KeysUnavailable: when the Backend API JWKS cannot be had.
+        """
+        header = parsed.header
+        if header.get("cat") == M2M_CATEGORY:
+            raise TokenError("token-invalid", "Invalid session token category.")
+        self._check_type_and_algorithm(header)
+        policy = self._policy(self.skew if skew is None else skew)
+        try:
+            verify_signature(parsed, self.keys, policy)
+            check_claims(parsed.claims, policy, time.time() if now is None else now)
+        except TokenError as exc:
+            raise self._clerk_error(exc, parsed.claims) from None
+        return parsed.claims
+
+    def verify_handshake(self, parsed: Unverified) -> Mapping[str, Any]:
+        """``verifyHandshakeToken``: ``typ``, ``alg``, the ``cat`` allow-list and the signature.
+
+        No time or subject checks apply to the handshake JWT itself (clerk.md §2.3).
+        """
+        header = parsed.header
+        self._check_type_and_algorithm(header)
+        if "cat" in header and header["cat"] not in _ALLOWED_CATEGORIES:
+            raise TokenError("token-invalid", "Invalid handshake token category.")
+        try:
+            verify_signature(parsed, self.keys, self._policy(self.skew))
+        except TokenError as exc:
+            raise self._clerk_error(exc, parsed.claims) from None
+        return parsed.claims
+
+    @staticmethod
+    def _check_type_and_algorithm(header: Mapping[str, Any]) -> None:
+        # Clerk's order: typ (absent or "JWT"), then alg.
+        if "typ" in header and header["typ"] != "JWT":
+            raise TokenError(
+                "token-invalid",
+                f'Invalid JWT type {_js(header["typ"])}. Expected "JWT".',
+                action=ACTION,
+            )
+        alg = header.get("alg")
+        if alg not in ALGORITHMS:
+            raise TokenError(
+                "token-invalid-algorithm",
+                f"Invalid JWT algorithm {_js(alg)}. Supported: RS256,RS384,RS512.",
+                action=ACTION,
+            )
+
+    def _clerk_error(self, exc: TokenError, claims: Mapping[str, Any]) -> TokenError:
+        """Rewrite a core error into Clerk's reason and message where they differ."""
+        reason, message = exc.reason, exc.message
+        claim = exc.details.get("claim")
+        if reason == "token-invalid-audience":
+            return TokenError(
+                "token-verification-failed",
+                _audience_message(claims.get("aud"), self.audience),
+                action=ACTION,
+            )
+        if reason == "token-invalid-authorized-parties":
+            return TokenError(
+                reason,
+                f"Invalid JWT Authorized party claim (azp) {_js(claims.get('azp'))}. "
+                f'Expected "{",".join(self.authorized_parties)}".',
+            )
+        if reason == "token-invalid-header":
+            # Clerk ignores crit/jku/x5u/x5c/jwk; refusing them is a documented deviation.
+            return TokenError("token-invalid", message, action=ACTION)
+        if reason == "token-verification-failed" and claim == "sub":
+            return TokenError(
+                reason,
+                "Subject claim (sub) is required and must be a string. "
+                f"Received {_js(claims.get('sub'))}.",
+                action=ACTION,
+            )
+        if reason == "token-verification-failed" and claim is not None:
+            return TokenError(reason, message, action=ACTION)
+        return exc
+
+
+def _audience_message(aud: object, audience: Sequence[str]) -> str:
+    expected = _js(list(audience))
+    if isinstance(aud, list):
+        return (
+            f'Invalid JWT audience claim array (aud) {_js(aud)}. Is not included in "{expected}".'
+        )
+    return f'Invalid JWT audience claim (aud) {_js(aud)}. Is not included in "{expected}".'
