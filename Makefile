@@ -4,13 +4,24 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest docs bench clean
+.PHONY: demo test lint typecheck pytest docs bench clean differential-deps
+
+# @clerk/backend, pinned by tests/differential/package-lock.json, for the differential test
+# (tests/clerk/test_differential.py). Needs node and the npm registry.
+DIFF_DIR := tests/differential
+DIFF_STAMP := $(DIFF_DIR)/node_modules/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[tests,typing,docs,bench]'
 	touch $(STAMP)
+
+$(DIFF_STAMP): $(DIFF_DIR)/package.json $(DIFF_DIR)/package-lock.json
+	cd $(DIFF_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(DIFF_STAMP)
+
+differential-deps: $(DIFF_STAMP)
 
 demo: $(STAMP)
 	$(PY) -m example_app
@@ -22,7 +33,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(DIFF_STAMP)
 	$(PY) -m pytest -q
 
 test: lint typecheck docs pytest
@@ -34,4 +45,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_requests.py
 
 clean:
-	rm -rf $(VENV) docs/_build build dist *.egg-info
+	rm -rf $(VENV) docs/_build build dist *.egg-info $(DIFF_DIR)/node_modules

@@ -322,7 +322,7 @@ def test_expired_session_is_refreshed_with_the_suffixed_refresh_cookie(clerk: Cl
         ({"status": 500, "json": {"errors": [{"code": "unexpected_error"}]}}, "fetch-error"),
         ({"status": 400, "json": {"errors": [{"code": "session_not_found"}]}}, "session_not_found"),
         ({"body": ConnectionError("reset")}, "fetch-error"),
-        ({"json": {"object": "cookies", "cookies": ["foo=bar"]}}, "missing-session-token"),
+        ({"json": {"object": "cookies", "cookies": ["foo=bar"]}}, "unexpected-sdk-error"),
     ],
     ids=["unexpected-error", "bapi-code", "unreachable", "no-session-cookie"],
 )

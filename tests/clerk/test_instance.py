@@ -6,6 +6,9 @@ import base64
 from typing import Literal
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from flask_idguard.errors import ConfigurationError
 from flask_idguard.providers.clerk.instance import PublishableKey
@@ -22,6 +25,7 @@ from flask_idguard.providers.clerk.instance import resolve_proxy_url
 PK_TEST = "pk_test_Y2xlcmsuaW5zcGlyZWQucHVtYS03NC5sY2wuZGV2JA"
 PK_LIVE = "pk_live_Y2xlcmsuaW5zcGlyZWQucHVtYS03NC5sY2wuZGV2JA"
 FAPI = "clerk.inspired.puma-74.lcl.dev"
+TEST_PREFIX_STR = "pk_test_"
 MISSING = "Publishable key is missing.\n\n"
 INVALID = "Publishable key not valid (expected format: pk_test_... or pk_live_...).\n\n"
 
@@ -321,6 +325,13 @@ DEV, PROD = False, True
         pytest.param(f"https://{FAPI}:99999/", FAPI, PROD, False, id="bad-port"),
         pytest.param("https://exa mple.com/", FAPI, PROD, False, id="space-in-host"),
         pytest.param("https://[::1/", FAPI, PROD, False, id="broken-ipv6"),
+        pytest.param("https://[fe80::1%25eth0]/", FAPI, PROD, False, id="ipv6-zone-id"),
+        pytest.param("http://[::1]:3000/x", "http://[0::1]:8080/__clerk", PROD, True,
+                     id="ipv6-proxy-host-compared-canonically"),
+        pytest.param("https://127.0.0.1/", "http://127.0.0.1:3000/__clerk", PROD, True,
+                     id="ipv4-proxy-host"),
+        pytest.param("https://2130706433/", "http://127.0.0.1:3000/__clerk", PROD, False,
+                     id="numeric-ipv4-shorthand-not-matched"),
     ],
 )  # fmt: skip
 def test_known_clerk_referrer(
@@ -334,3 +345,28 @@ def test_known_clerk_referrer(
 def test_unparsable_proxy_frontend_api_knows_no_referrer() -> None:
     """Clerk's ``new URL(frontendApi)`` throws inside a try: the referrer is not known."""
     assert not is_known_clerk_referrer("https://http/x", frontend_api="http", production=True)
+
+
+def test_missing_referrer_is_not_known() -> None:
+    assert not is_known_clerk_referrer(None, frontend_api=FAPI, production=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_hostile_strings_never_raise_anything_unexpected(value: str) -> None:
+    try:
+        parse_publishable_key(TEST_PREFIX_STR + value)
+    except ConfigurationError:
+        pass
+    try:
+        parse_publishable_key(value)
+    except ConfigurationError:
+        pass
+    for production in (True, False):
+        assert is_known_clerk_referrer(value, frontend_api=FAPI, production=production) in (
+            True,
+            False,
+        )
+        assert is_known_clerk_referrer(
+            "https://" + value, frontend_api="https://" + value, production=production
+        ) in (True, False)

@@ -222,7 +222,7 @@ ROWS = [
         "primary-responds-to-syncing",
         path="/path?__clerk_redirect_url=http://localhost:3000",
         cookies={"__client_uat": "12345", "__session": "{S}"},
-        location="http://localhost:3000?__clerk_synced=true",
+        location="http://localhost:3000/?__clerk_synced=true",
     ),
     Row(
         "primary_responds_before_dev_browser_sync",

@@ -367,3 +367,32 @@ _SHARED = Clerk()
 _APP = _SHARED.app(**LIVE)
 _SATELLITE_APP = _SHARED.app(**LIVE, CLERK_IS_SATELLITE=True, CLERK_DOMAIN="satellite.dev")
 assert PK_TEST
+
+
+# -- Clerk next to a bearer-token provider (design §1: pages on Clerk, an API on OIDC) ------
+
+
+def test_clerk_and_an_oidc_issuer_in_one_app(clerk: Clerk) -> None:
+    from flask_idguard.testing import TestIssuer
+
+    api = TestIssuer("https://issuer.test/")
+    app = clerk.app(
+        **LIVE, IDGUARD_ISSUER=api.issuer, IDGUARD_AUDIENCE=api.audience,
+        IDGUARD_PUBLIC_KEYS=api.jwks(),
+    )  # fmt: skip
+    oidc = clerk.request(
+        app, headers={"Authorization": f"Bearer {api.token(now=IAT)}"}, document=False
+    )
+    assert (oidc.state["status"], oidc.state["user_id"]) == ("signed-in", "user_123")
+    bearer = clerk.request(app, headers={"Authorization": f"Bearer {clerk.jwt()}"})
+    assert bearer.state["user_id"] == "user_2GIpXOEpVyJw51rkZn9Kmnc6Sxr"
+    jar = f"__client_uat=12345; __session={clerk.jwt()}"
+    assert clerk.request(app, cookies=jar).state["status"] == "signed-in"
+    stranger = TestIssuer("https://stranger.test/")
+    other = clerk.request(
+        app, headers={"Authorization": f"Bearer {stranger.token(now=IAT)}"}, document=False
+    )
+    assert (other.state["status"], other.state["reason"]) == (
+        "signed-out",
+        "token-invalid-issuer",
+    )

@@ -15,7 +15,7 @@ from .instance import parse_publishable_key
 
 __all__ = ["ClerkConfig", "OrganizationSync"]
 
-_PARAM = re.compile(r":(id|slug)\b")
+_PARAM = re.compile(r":(id|slug)(?!\w)")
 
 
 @dataclass(frozen=True)

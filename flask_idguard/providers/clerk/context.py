@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import cached_property
+from urllib.parse import SplitResult
 from urllib.parse import parse_qsl
+from urllib.parse import quote
 from urllib.parse import quote_plus
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
@@ -62,13 +64,19 @@ def form_query(pairs: Iterable[tuple[str, str]]) -> str:
     return "&".join(f"{_form_quote(k)}={_form_quote(v)}" for k, v in pairs)
 
 
+def _rebuild(parts: SplitResult, pairs: list[tuple[str, str]]) -> str:
+    # A special-scheme URL always has a path: "http://h" is "http://h/" (WHATWG URL).
+    path = parts.path or ("/" if parts.scheme.lower() in ("http", "https") else "")
+    return urlunsplit(parts._replace(path=path, query=form_query(pairs)))
+
+
 def without_params(url: str, names: Iterable[str]) -> str:
     """``url`` with every query parameter in ``names`` removed; the query is re-serialised
     (spaces as ``+``, ``a`` as ``a=``) and the fragment kept, as Clerk's URL handling does."""
     parts = urlsplit(url)
     drop = set(names)
     pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
-    return urlunsplit(parts._replace(query=form_query(pairs)))
+    return _rebuild(parts, pairs)
 
 
 def with_params(url: str, params: Iterable[tuple[str, str]], *, replace: bool = False) -> str:
@@ -83,7 +91,32 @@ def with_params(url: str, params: Iterable[tuple[str, str]], *, replace: bool = 
                      if k != name or i == first]  # fmt: skip
         else:
             pairs.append((name, value))
-    return urlunsplit(parts._replace(query=form_query(pairs)))
+    return _rebuild(parts, pairs)
+
+
+# WHATWG URL percent-encode sets (path, special query) over the raw request target.
+_PATH_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"#<>?`{}')
+_QUERY_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "\"#<>'")
+
+
+def _target(request: Request) -> str:
+    """The request target (path and query) as the client sent it, encoded as a URL would be.
+
+    The raw target keeps ``%2F`` and non-ASCII escapes as sent, as Clerk's URL does;
+    without it (a server that sets neither ``RAW_URI`` nor ``REQUEST_URI``) the decoded
+    path is re-encoded.
+    """
+    environ = request.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if isinstance(raw, str) and raw.startswith("/") and not raw.startswith("//"):
+        path = raw.partition("#")[0].partition("?")[0]
+    else:
+        path = (request.script_root + request.path).encode("utf-8").decode("latin-1")
+    query = environ.get("QUERY_STRING", "")  # raw in WSGI, like the path above
+    sep = "?" if query else ""
+    path = quote(path.encode("latin-1", "replace"), safe=_PATH_SAFE)
+    query = quote(query.encode("latin-1", "replace"), safe=_QUERY_SAFE)
+    return f"{path}{sep}{query}"
 
 
 class ClerkRequest:
@@ -107,20 +140,18 @@ class ClerkRequest:
     def url(self) -> str:
         """The public URL: ``X-Forwarded-Host``/``-Proto`` (first values) over ``Host``."""
         request = self.request
-        original = request.url
+        target = _target(request)
+        own = f"{request.scheme}://{request.host}"
+        own = origin_of(own) or own  # lower-cased host, default port dropped, as a URL has it
         host = _first(request.headers.get("X-Forwarded-Host")) or request.host
         proto = (_first(request.headers.get("X-Forwarded-Proto")) or request.scheme).lower()
         match = _HOST.fullmatch(host)
-        if proto not in ("http", "https") or match is None:
-            return original
-        port = match.group(1)
-        if port is not None and int(port) > 65535:
-            return original
-        public = origin_of(f"{proto}://{host}")
-        if public is None or public == origin_of(original):
-            return original
-        parts = urlsplit(original)
-        return urlunsplit((proto, public.split("://", 1)[1], parts.path, parts.query, ""))
+        if proto in ("http", "https") and match is not None:
+            port = match.group(1)
+            public = origin_of(f"{proto}://{host}")
+            if public is not None and (port is None or int(port) <= 65535):
+                return public + target
+        return own + target
 
     @cached_property
     def origin(self) -> str:

@@ -176,7 +176,8 @@ class ClerkFlow:
             if name.startswith("__session"):
                 new_token = value
         if not new_token:
-            raise _RefreshFailed("missing-session-token")
+            # @clerk/backend fails inside its own code here (no reason of its own).
+            raise _RefreshFailed("unexpected-sdk-error")
         try:
             claims = self.verifier.verify_session(parse(new_token), now=rq.now)
         except (TokenError, KeysUnavailable):
@@ -319,9 +320,14 @@ class ClerkFlow:
 def _compile(pattern: str) -> re.Pattern[str]:
     """A path pattern (``/orgs/:slug``, ``/orgs/:id/(.*)``) as a case-insensitive regex."""
     out = []
-    for piece in re.split(r"(:(?:id|slug)\b|\(\.\*\))", pattern):
-        if piece in (":id", ":slug"):
-            out.append(f"(?P<{piece[1:]}>[^/]+?)")
+    seen: set[str] = set()
+    for piece in re.split(r"(:[A-Za-z_]\w*|\(\.\*\))", pattern):
+        if piece.startswith(":") and len(piece) > 1:
+            name = piece[1:]
+            # Only :id and :slug name the organization; other parameters match a segment.
+            group = name if name in ("id", "slug") and name not in seen else None
+            seen.add(name)
+            out.append(f"(?P<{group}>[^/]+?)" if group else "(?:[^/]+?)")
         elif piece == "(.*)":
             out.append("(?:.*)")
         else:

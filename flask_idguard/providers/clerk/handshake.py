@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 from ...jwt import TokenError
@@ -131,7 +132,7 @@ class Handshakes:
         ]
         session = ""
         for directive in directives:
-            headers.append(("Set-Cookie", directive))
+            headers.append(("Set-Cookie", directive.strip(" \t\r\n")))
             name, value = _cookie_name_value(directive)
             if name.startswith("__session"):
                 session = value
@@ -194,7 +195,12 @@ class Handshakes:
 
 
 def _js_number(value: float) -> str:
-    """A number as JavaScript prints it (``4``, not ``4.0``)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    """A number as JavaScript prints it (``4``, not ``4.0``; ``Infinity``)."""
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        if math.isnan(value):
+            return "NaN"
+        if value.is_integer():
+            return str(int(value))
     return re.sub(r"\.0$", "", str(value))

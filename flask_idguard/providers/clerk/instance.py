@@ -89,11 +89,11 @@ def parse_publishable_key(value: object) -> PublishableKey:
     parts, and its third part must decode (``atob``: standard base64, padding optional) to
     ``<host>$``: one trailing ``$``, no other ``$``, at least one ``.``. The decoded bytes are
     read as Latin-1, as ``atob`` does. Beyond Clerk, a host with whitespace or control
-    characters is refused. Raises :class:`~flask_idguard.errors.ConfigurationError` (and
-    nothing else) with Clerk's message; the key itself is never echoed, in case a secret key
-    was pasted by mistake.
+    characters is refused. ``None`` and ``""`` are "missing"; any other non-string is "not
+    valid". Raises :class:`~flask_idguard.errors.ConfigurationError` (and nothing else) with
+    Clerk's message; the key itself is never echoed, in case a secret key was pasted by mistake.
     """
-    if value is None or value == "":
+    if value is None or (isinstance(value, str) and not value):
         raise ConfigurationError(MISSING_KEY_MESSAGE)
     if not isinstance(value, str) or not value.startswith((LIVE_PREFIX, TEST_PREFIX)):
         raise ConfigurationError(INVALID_KEY_MESSAGE)
@@ -198,7 +198,7 @@ def _special_host(host: str) -> str | None:
     internationalised hosts, and the numeric IPv4 shorthands browsers rewrite, are not matched.
     """
     if host.startswith("["):
-        if not host.endswith("]"):
+        if not host.endswith("]") or "%" in host:  # browsers refuse zone ids
             return None
         try:
             return "[" + ipaddress.IPv6Address(host[1:-1]).compressed + "]"
@@ -258,7 +258,7 @@ def _is_dev_account_portal(hostname: str) -> bool:
     return legacy or current
 
 
-def is_known_clerk_referrer(referrer: str, *, frontend_api: str, production: bool) -> bool:
+def is_known_clerk_referrer(referrer: str | None, *, frontend_api: str, production: bool) -> bool:
     """True when a ``Referer`` comes from this instance's Clerk pages (no cross-origin sync).
 
     Known are: (i) a referrer whose *hostname* equals the frontend API's (the proxy's hostname
@@ -267,7 +267,7 @@ def is_known_clerk_referrer(referrer: str, *, frontend_api: str, production: boo
     ``.lclstage.dev`` or ``.lclclerk.com``; or under ``.accounts.dev``, ``.accountsstage.dev``
     or ``.accounts.lclclerk.com`` but not ``.clerk.<that>``); (iii) a referrer whose *origin*
     equals :func:`accounts_base_url` of the frontend API. A referrer that does not parse as an
-    absolute URL is not known.
+    absolute URL (or is missing) is not known.
     """
     if not referrer:
         return False

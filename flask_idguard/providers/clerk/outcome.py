@@ -32,6 +32,15 @@ _NO_CREDENTIALS = frozenset(
 _UNAVAILABLE = frozenset({"jwk-remote-failed-to-load", "secret-key-invalid"})
 
 
+def _header_safe(value: str) -> bool:
+    """Whether a value can be sent as a header (Fetch drops the header otherwise)."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return not any(c in value for c in "\r\n\0")
+
+
 def failure_for(reason: str) -> Failure:
     """How the decorators answer a signed-out Clerk ``reason``."""
     if reason in _NO_CREDENTIALS:
@@ -94,6 +103,6 @@ class Outcome:
         if self.status == "signed-in":
             return []
         out = [("x-clerk-auth-status", self.status), ("x-clerk-auth-reason", self.reason or "")]
-        if self.message:
+        if self.message and _header_safe(self.message):
             out.append(("x-clerk-auth-message", self.message))
         return out

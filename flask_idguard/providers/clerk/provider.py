@@ -8,6 +8,8 @@ import re
 import time
 from types import MappingProxyType
 
+from joserfc.jwk import RSAKey
+
 from ...auth import AuthState
 from ...config import ConfigReader
 from ...errors import ConfigurationError
@@ -74,8 +76,12 @@ class ClerkProvider(Provider):
     def _key_source(self, config: ClerkConfig, settings: Settings) -> KeySource:
         if config.jwt_key is not None:
             try:
-                return StaticKeySet.from_pem(config.jwt_key.replace("\\n", "\n"))
-            except ValueError as exc:
+                # Clerk turns the PEM into an RS256 JWK: tokens with another alg fail.
+                pem = config.jwt_key.replace("\\n", "\n")
+                if "PRIVATE KEY" in pem:
+                    raise ValueError("a private key PEM was given; give the public key")
+                return StaticKeySet([RSAKey.import_key(pem, {"alg": "RS256"})])
+            except Exception as exc:
                 raise ConfigurationError(
                     f"CLERK_JWT_KEY is not a usable PEM public key ({exc}); copy the "
                     "'PEM Public Key' from the API keys page of the Clerk dashboard."

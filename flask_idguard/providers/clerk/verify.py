@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
+from functools import lru_cache
 from typing import Any
 
 from ...jwt import Policy
@@ -42,6 +45,7 @@ _MACHINE_TYPES = ("at+jwt", "application/at+jwt")
 #: Clerk's "action" appended to verification messages.
 ACTION = "Make sure that this is a valid Clerk-generated JWT."
 _THREE_PARTS = "Invalid JWT form. A JWT consists of three parts separated by dots."
+_ALG_MISMATCH = 'Error: JWK "alg" does not match the requested algorithm'
 _UNDECODABLE = "Invalid JWT form. The header, payload, or signature could not be decoded."
 
 
@@ -49,7 +53,7 @@ def _js(value: object) -> str:
     """``JSON.stringify`` as Clerk's messages print it (``undefined`` for a missing value)."""
     if value is None:
         return "undefined"
-    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -71,14 +75,50 @@ def is_non_session_token(parsed: Unverified) -> bool:
     return "cat" in header and header["cat"] not in _ALLOWED_CATEGORIES
 
 
+@lru_cache(maxsize=1024)
 def parse(token: str) -> Unverified:
-    """Decode ``token`` without verifying it; errors carry Clerk's two form messages."""
+    """Decode ``token`` without verifying it; errors carry Clerk's two form messages.
+
+    Remembered for the last tokens seen: a session cookie is read by several steps of a
+    request and by every request of a page. The result must not be mutated.
+    """
     try:
         return decode_unverified(token)
     except TokenError as exc:
         if exc.message == _THREE_PARTS:
             raise
         raise TokenError("token-invalid", _UNDECODABLE) from None
+
+
+class _Verified:
+    """Session tokens verified moments ago: token → (valid from, valid until, claims).
+
+    An entry is used only inside the window in which verifying again would give the same
+    answer (``nbf``/``iat``/``exp`` with the skew), and for at most ``max_age`` seconds, so a
+    key withdrawn from the JWKS stops working within a minute. Bounded in size.
+    """
+
+    def __init__(self, size: int = 4096, max_age: float = 60.0) -> None:
+        self.size = size
+        self.max_age = max_age
+        self._entries: dict[str, tuple[float, float, Mapping[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, now: float) -> Mapping[str, Any] | None:
+        entry = self._entries.get(token)
+        if entry is not None and entry[0] <= now < entry[1]:
+            return entry[2]
+        return None
+
+    def put(self, token: str, claims: Mapping[str, Any], now: float, skew: float) -> None:
+        starts = [claims[n] for n in ("nbf", "iat") if isinstance(claims.get(n), (int, float))]
+        start = max(starts, default=now) - skew
+        until = min(float(claims["exp"]) + skew, now + self.max_age)
+        with self._lock:
+            if len(self._entries) >= self.size:
+                for old in list(self._entries)[: self.size // 8]:
+                    del self._entries[old]
+            self._entries[token] = (start, until, claims)
 
 
 @dataclass(frozen=True)
@@ -93,6 +133,7 @@ class ClerkVerifier:
     authorized_parties: tuple[str, ...] = ()
     audience: tuple[str, ...] = ()
     skew: float = 5.0
+    _verified: _Verified = field(default_factory=_Verified, repr=False, compare=False)
 
     def _policy(self, skew: float) -> Policy:
         return Policy(
@@ -116,6 +157,13 @@ class ClerkVerifier:
 
         :raises KeysUnavailable: when the Backend API JWKS cannot be had.
         """
+        now = time.time() if now is None else now
+        token = parsed.signing_input + b"." + parsed.signature
+        key = token.decode("latin-1")
+        if skew is None:
+            cached = self._verified.get(key, now)
+            if cached is not None:
+                return cached
         header = parsed.header
         if header.get("cat") == M2M_CATEGORY:
             raise TokenError("token-invalid", "Invalid session token category.")
@@ -123,9 +171,11 @@ class ClerkVerifier:
         policy = self._policy(self.skew if skew is None else skew)
         try:
             verify_signature(parsed, self.keys, policy)
-            check_claims(parsed.claims, policy, time.time() if now is None else now)
+            check_claims(parsed.claims, policy, now)
         except TokenError as exc:
             raise self._clerk_error(exc, parsed.claims) from None
+        if skew is None:
+            self._verified.put(key, parsed.claims, now, self.skew)
         return parsed.claims
 
     def verify_handshake(self, parsed: Unverified) -> Mapping[str, Any]:
@@ -136,10 +186,14 @@ class ClerkVerifier:
         header = parsed.header
         self._check_type_and_algorithm(header)
         if "cat" in header and header["cat"] not in _ALLOWED_CATEGORIES:
-            raise TokenError("token-invalid", "Invalid handshake token category.")
+            raise TokenError("token-invalid", "Invalid handshake token category.", action=ACTION)
         try:
             verify_signature(parsed, self.keys, self._policy(self.skew))
         except TokenError as exc:
+            if exc.reason == "token-invalid-algorithm":
+                raise TokenError(
+                    "token-verification-failed", f"Error verifying handshake token. {_ALG_MISMATCH}"
+                ) from None
             raise self._clerk_error(exc, parsed.claims) from None
         return parsed.claims
 
@@ -176,6 +230,23 @@ class ClerkVerifier:
                 f"Invalid JWT Authorized party claim (azp) {_js(claims.get('azp'))}. "
                 f'Expected "{",".join(self.authorized_parties)}".',
             )
+        if reason == "token-invalid-algorithm":
+            # The header's alg was allowed (checked first), so the key is for another one:
+            # Clerk's keys are RS256 JWKs, and WebCrypto refuses the mismatch.
+            return TokenError(
+                "token-verification-failed",
+                f"Error verifying JWT signature. {_ALG_MISMATCH}",
+                action=ACTION,
+            )
+        if reason == "jwk-kid-mismatch":
+            return TokenError(
+                reason,
+                f"Unable to find a signing key in JWKS that matches the kid={_kid(exc)} of the "
+                "provided session token. Please make sure that the __session cookie or the "
+                "HTTP authorization header contain a Clerk-generated session JWT.",
+                action="Go to your Dashboard and validate your secret and public keys are "
+                "correct. Contact support@clerk.com if the issue persists.",
+            )
         if reason == "token-invalid-header":
             # Clerk ignores crit/jku/x5u/x5c/jwk; refusing them is a documented deviation.
             return TokenError("token-invalid", message, action=ACTION)
@@ -189,6 +260,11 @@ class ClerkVerifier:
         if reason == "token-verification-failed" and claim is not None:
             return TokenError(reason, message, action=ACTION)
         return exc
+
+
+def _kid(exc: TokenError) -> str:
+    kid = exc.details.get("kid")
+    return f"'{kid}'" if isinstance(kid, str) else "'undefined'"
 
 
 def _audience_message(aud: object, audience: Sequence[str]) -> str:
