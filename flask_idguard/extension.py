@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,6 +17,8 @@ from flask import request
 
 from .auth import _G_KEY
 from .auth import AuthState
+from .clients.config import UsersClient
+from .clients.config import users_client_factory
 from .config import ConfigReader
 from .errors import ConfigurationError
 from .jwt import TokenError
@@ -44,6 +47,12 @@ class IdGuardState:
     settings: Settings
     realm: str | None
     sign_in_url: str | None
+    users_factory: Callable[[], UsersClient]
+
+    @cached_property
+    def users(self) -> UsersClient:
+        """The users API client, built on first use (see :attr:`IdGuard.users`)."""
+        return self.users_factory()
 
     @property
     def routing(self) -> bool:
@@ -148,8 +157,10 @@ class IdGuard:
         ``IDGUARD_ALLOW_INSECURE_HTTP``, ``IDGUARD_ALLOW_QUERY_TOKEN``,
         ``IDGUARD_ALLOW_FORM_TOKEN``, ``IDGUARD_MAX_TOKEN_AGE``, ``IDGUARD_STRICT``,
         ``IDGUARD_REQUIRED_CLAIMS``, ``IDGUARD_VALIDATORS``, ``IDGUARD_REALM``,
-        ``IDGUARD_SIGN_IN_URL``; ``CLERK_SECRET_KEY`` and ``CLERK_PUBLISHABLE_KEY`` are
-        refused until the Clerk provider exists.
+        ``IDGUARD_SIGN_IN_URL``; for :attr:`users`: ``CLERK_SECRET_KEY``, ``CLERK_API_URL``,
+        ``CLERK_API_VERSION``, ``AUTH0_CLIENT_ID``, ``AUTH0_CLIENT_SECRET``,
+        ``AUTH0_MANAGEMENT_TOKEN``, ``AUTH0_MANAGEMENT_API_URL``. ``CLERK_PUBLISHABLE_KEY``
+        is refused until the Clerk provider exists.
         Changes to the configuration after this call are not seen.
 
         Raises :class:`~flask_idguard.errors.ConfigurationError` naming the key to fix.
@@ -160,7 +171,7 @@ class IdGuard:
                 "instead of creating a second one."
             )
         reader = ConfigReader(app)
-        for key in ("CLERK_SECRET_KEY", "CLERK_PUBLISHABLE_KEY"):
+        for key in ("CLERK_PUBLISHABLE_KEY",):  # CLERK_SECRET_KEY serves idguard.users
             if reader.string(key):
                 raise ConfigurationError(
                     f"{key} is set, but this version of flask-idguard has no Clerk provider "
@@ -195,11 +206,21 @@ class IdGuard:
         realm = reader.string("IDGUARD_REALM")
         if realm is not None and ('"' in realm or "\\" in realm):
             raise ConfigurationError('IDGUARD_REALM must not contain " or \\.')
-        state = IdGuardState(self, app, providers, settings, realm, sign_in_url)
+        users = users_client_factory(reader, settings)
+        state = IdGuardState(self, app, providers, settings, realm, sign_in_url, users)
         app.extensions["idguard"] = state
         app.before_request(state.before_request)
         if settings.allow_query_token or any(p.emits_headers for p in providers):
             app.after_request(_after_request)
+
+    @property
+    def users(self) -> UsersClient:
+        """The current app's users API client (Clerk or Auth0), built once per app.
+
+        Raises :class:`~flask_idguard.errors.ConfigurationError` naming the keys to set
+        when none (or both) is configured.
+        """
+        return _app_state().users
 
 
 def _app_state() -> IdGuardState:
