@@ -49,9 +49,9 @@ class IdGuardState:
     sign_in_url: str | None
     users_factory: Callable[[], UsersClient]
 
-    @cached_property
+    @property
     def users(self) -> UsersClient:
-        """The users API client, built on first use (see :attr:`IdGuard.users`)."""
+        """The users API client (see :attr:`IdGuard.users`)."""
         return self.users_factory()
 
     @property
@@ -215,7 +215,7 @@ class IdGuard:
 
     @property
     def users(self) -> UsersClient:
-        """The current app's users API client (Clerk or Auth0), built once per app.
+        """The current app's users API client (Clerk or Auth0), one per app.
 
         Raises :class:`~flask_idguard.errors.ConfigurationError` naming the keys to set
         when none (or both) is configured.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from flask_idguard import ClerkClient
 SECRET = "sk_test_retry-secret"
 USER = b'{"id":"user_1","object":"user"}'
 RESET = "reset"  # a scripted step: read the request, then reset the connection
+SLOW = "slow"  # a scripted step: answer 200 after longer than the client's timeout
 
 Step = tuple[int, dict[str, str], bytes] | str
 
@@ -63,14 +65,20 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self.connection.close()
                 return
+            if step == SLOW:
+                time.sleep(0.3)  # the real sleep: the client's recorder does not reach here
+                step = (200, {}, USER)
             assert not isinstance(step, str)
             status, headers, payload = step
-            self.send_response(status)
-            for name, value in {"Content-Type": "application/json", **headers}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up waiting
 
         do_GET = do_POST = do_PATCH = do_DELETE = _serve
 
@@ -102,7 +110,15 @@ def server() -> Iterator[Callable[[list[Step]], tuple[str, Script]]]:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Waits asked of ``time.sleep`` (by urllib3's Retry), recorded instead of slept."""
     asked: list[float] = []
-    monkeypatch.setattr("time.sleep", asked.append)
+    real_sleep = time.sleep
+
+    def record(seconds: float) -> None:
+        if threading.current_thread() is threading.main_thread():
+            asked.append(seconds)
+        else:  # the server's own threads
+            real_sleep(seconds)
+
+    monkeypatch.setattr("time.sleep", record)
     return asked
 
 
@@ -235,6 +251,46 @@ def test_the_token_request_is_retried(
     client = Auth0ManagementClient(url, "client-1", "client-secret")
     assert client.get("auth0|1") == {"user_id": "auth0|1"}
     assert [p for _, p, _ in script.seen] == ["/oauth/token"] * 3 + ["/api/v2/users/auth0%7C1"]
+
+
+@pytest.mark.parametrize(
+    ("steps", "call", "requests_seen", "error"),
+    [
+        ([SLOW, OK], lambda c: c.get("auth0|1"), 2, None),
+        ([SLOW, OK], lambda c: c.update("auth0|1", name="Ada"), 1, APIConnectionError),
+        (
+            [unavailable(), OK],
+            lambda c: c.update_metadata("auth0|1", public={"a": 1}),
+            1,
+            APIServerError,
+        ),
+        ([RESET, OK], lambda c: c.create(connection="db", email="a@x.test"), 1, APIConnectionError),
+    ],
+    ids=[
+        "get-timeout-is-retried",
+        "patch-timeout-is-not-resent",
+        "metadata-503-is-not-resent",
+        "create-reset-is-not-resent",
+    ],
+)
+def test_auth0_writes_are_not_resent_once_sent(
+    server: Callable[[list[Step]], tuple[str, Script]],
+    sleeps: list[float],
+    steps: list[Step],
+    call: Callable[[Auth0ManagementClient], Any],
+    requests_seen: int,
+    error: type[Exception] | None,
+) -> None:
+    url, script = server(steps)
+    client = Auth0ManagementClient(url, token="mgmt-token", timeout=0.1)
+    if error is None:
+        call(client)
+    else:
+        with pytest.raises(error) as info:
+            call(client)
+        if steps[0] == SLOW:
+            assert info.value.args[0] == "no answer within 0.1 s"
+    assert len(script.seen) == requests_seen
 
 
 def test_connection_refused_is_a_connection_error(sleeps: list[float]) -> None:

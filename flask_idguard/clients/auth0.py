@@ -23,6 +23,7 @@ from .base import ErrorFields
 from .base import Query
 from .base import UserDict
 from .base import UserList
+from .base import cause
 from .base import scalar
 from .base import user_path
 from .errors import APIAuthenticationFailed
@@ -184,7 +185,7 @@ class Auth0ManagementClient(APIClient):
             ) from None
         except requests.RequestException as exc:
             raise APIConnectionError(
-                f"connection failed ({type(exc).__name__})", method="POST", path=_TOKEN_PATH
+                f"connection failed ({cause(exc)})", method="POST", path=_TOKEN_PATH
             ) from None
         except OAuthError as exc:
             raise APIAuthenticationFailed(

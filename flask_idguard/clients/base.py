@@ -48,6 +48,7 @@ __all__ = [
     "Query",
     "UserDict",
     "UserList",
+    "cause",
     "scalar",
     "server_delay",
     "user_path",
@@ -116,7 +117,7 @@ class APIRetry(Retry):
                 # Give up now; the caller gets the answer and its retry_after.
                 raise MaxRetryError(
                     kwargs.get("_pool"),  # type: ignore[arg-type]
-                    str(kwargs.get("url")),
+                    str(args[1] if len(args) > 1 else kwargs.get("url")),
                     ResponseError(f"the server asked to wait {delay:.0f} s"),
                 )
         new = super().increment(*args, **kwargs)
@@ -242,7 +243,7 @@ class APIClient:
         except requests.Timeout:
             message = f"no answer within {self.timeout:g} s"
         except requests.RequestException as exc:
-            message = f"connection failed ({_cause(exc)})"
+            message = f"connection failed ({cause(exc)})"
         logger.warning("%s: %s %s: %s", self.provider, method, path, message)
         raise APIConnectionError(message, method=method, path=path)
 
@@ -293,7 +294,7 @@ class APIClient:
         return error
 
 
-def _cause(exc: BaseException) -> str:
+def cause(exc: BaseException) -> str:
     """The innermost cause's class name (``ConnectionResetError``...), never a URL."""
     seen: BaseException | None = exc
     name = type(exc).__name__

@@ -2,9 +2,10 @@
 
 Keys: ``CLERK_SECRET_KEY``, ``CLERK_API_URL``, ``CLERK_API_VERSION`` (Clerk);
 ``AUTH0_DOMAIN`` with ``AUTH0_CLIENT_ID`` and ``AUTH0_CLIENT_SECRET`` or
-``AUTH0_MANAGEMENT_TOKEN``, and ``AUTH0_MANAGEMENT_API_URL`` (Auth0). Values are checked
+``AUTH0_MANAGEMENT_TOKEN``, and ``AUTH0_MANAGEMENT_API_URL`` (Auth0). The clients are
+built (no network: Auth0's token is fetched by the first call) and their values checked
 when the app starts; a missing or ambiguous choice of client is reported when
-``idguard.users`` is first used, since an app need not use it at all.
+``idguard.users`` is used, since an app need not use it at all.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def _raise(message: str) -> Callable[[], UsersClient]:
 
 
 def users_client_factory(reader: ConfigReader, settings: Settings) -> Callable[[], UsersClient]:
-    """Check the users API keys now; return what builds the client (or raises
-    :class:`ConfigurationError` saying which keys to set) on first use."""
+    """Build the configured client now; return what gives it (or raises
+    :class:`ConfigurationError` saying which keys to set) when ``idguard.users`` is used."""
     timeout, insecure = settings.http_timeout, settings.allow_insecure_http
     clerk: Callable[[], UsersClient] | None = None
     auth0: Callable[[], UsersClient] | None = None
