@@ -23,11 +23,10 @@ from .base import ErrorFields
 from .base import Query
 from .base import UserDict
 from .base import UserList
-from .base import cause
 from .base import scalar
+from .base import string_or_none
 from .base import user_path
 from .errors import APIAuthenticationFailed
-from .errors import APIConnectionError
 from .errors import APIPaginationLimit
 from .errors import IdGuardAPIError
 from .user import User
@@ -57,10 +56,6 @@ def auth0_query(filters: Mapping[str, Any]) -> Query:
         else:
             pairs.append((key, scalar(value)))
     return pairs
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 class _TokenCache:
@@ -179,14 +174,8 @@ class Auth0ManagementClient(APIClient):
                 audience=self.audience,
                 timeout=self.timeout,
             )
-        except requests.Timeout:
-            raise APIConnectionError(
-                f"no answer within {self.timeout:g} s", method="POST", path=_TOKEN_PATH
-            ) from None
         except requests.RequestException as exc:
-            raise APIConnectionError(
-                f"connection failed ({cause(exc)})", method="POST", path=_TOKEN_PATH
-            ) from None
+            raise self._no_answer(exc, "POST", _TOKEN_PATH) from None
         except OAuthError as exc:
             raise APIAuthenticationFailed(
                 str(exc.description or exc.error),
@@ -228,20 +217,19 @@ class Auth0ManagementClient(APIClient):
             resp = self._send(method, path, params=params, body=body, token=token)
         return self._result(resp, method, path)
 
+    def _to_user(self, data: Mapping[str, Any]) -> User:
+        return User.from_auth0(data)
+
     def _error_fields(self, body: Any, resp: requests.Response) -> ErrorFields:
         if not isinstance(body, Mapping):
             return None, None, None, None, ()
-        code = _str(body.get("errorCode")) or _str(body.get("error"))
-        message = _str(body.get("message")) or _str(body.get("error_description"))
+        code = string_or_none(body.get("errorCode")) or string_or_none(body.get("error"))
+        message = string_or_none(body.get("message")) or string_or_none(
+            body.get("error_description")
+        )
         return code, message, None, None, (body,)
 
     # -- users ---------------------------------------------------------------------------
-
-    def _object(self, method: str, path: str, **kwargs: Any) -> UserDict:
-        data = self._request(method, path, **kwargs)
-        if not isinstance(data, dict):
-            raise IdGuardAPIError("the answer is not a JSON object", method=method, path=path)
-        return data
 
     def _page(self, filters: Mapping[str, Any]) -> tuple[UserList, int | None]:
         params = dict(filters)
@@ -303,14 +291,6 @@ class Auth0ManagementClient(APIClient):
             raise IdGuardAPIError("no total in the answer", method="GET", path="/users")
         return total
 
-    def create(self, **fields: Any) -> UserDict:
-        """``POST /api/v2/users`` with ``fields`` (``connection``, ``email``...) as JSON."""
-        return self._object("POST", "/users", body=fields)
-
-    def update(self, user_id: str, **fields: Any) -> UserDict:
-        """``PATCH /api/v2/users/{id}``; Auth0 merges top-level metadata keys."""
-        return self._object("PATCH", user_path("/users", user_id), body=fields)
-
     def update_metadata(
         self,
         user_id: str,
@@ -338,11 +318,3 @@ class Auth0ManagementClient(APIClient):
         if not body:
             raise ValueError("give public= (app_metadata) and/or unsafe= (user_metadata)")
         return self._object("PATCH", user_path("/users", user_id), body=body)
-
-    def delete(self, user_id: str) -> None:
-        """``DELETE /api/v2/users/{id}`` (Auth0 answers 204)."""
-        self._request("DELETE", user_path("/users", user_id))
-
-    def user(self, user_id: str) -> User:
-        """:meth:`get` as a :class:`~flask_idguard.User`."""
-        return User.from_auth0(self.get(user_id))

@@ -39,6 +39,7 @@ from ..http import retrying_session
 from .errors import APIConnectionError
 from .errors import IdGuardAPIError
 from .errors import error_class
+from .user import User
 
 __all__ = [
     "USER_AGENT",
@@ -50,6 +51,7 @@ __all__ = [
     "UserList",
     "cause",
     "scalar",
+    "string_or_none",
     "server_delay",
     "user_path",
 ]
@@ -211,6 +213,9 @@ class APIClient:
     def _error_fields(self, body: Any, resp: requests.Response) -> ErrorFields:
         raise NotImplementedError
 
+    def _to_user(self, data: Mapping[str, Any]) -> User:
+        raise NotImplementedError
+
     def _send(
         self,
         method: str,
@@ -240,12 +245,19 @@ class APIClient:
                 timeout=self.timeout,
                 allow_redirects=False,
             )
-        except requests.Timeout:
-            message = f"no answer within {self.timeout:g} s"
         except requests.RequestException as exc:
+            raise self._no_answer(exc, method, path) from None
+
+    def _no_answer(
+        self, exc: requests.RequestException, method: str, path: str
+    ) -> APIConnectionError:
+        """The error for a call that got no answer (after the retries), logged."""
+        if isinstance(exc, requests.Timeout):
+            message = f"no answer within {self.timeout:g} s"
+        else:
             message = f"connection failed ({cause(exc)})"
         logger.warning("%s: %s %s: %s", self.provider, method, path, message)
-        raise APIConnectionError(message, method=method, path=path)
+        return APIConnectionError(message, method=method, path=path)
 
     def _request(
         self,
@@ -257,6 +269,32 @@ class APIClient:
     ) -> Any:
         """Send one call; the parsed JSON body (``None`` for an empty one) or a typed error."""
         return self._result(self._send(method, path, params=params, body=body), method, path)
+
+    def _object(self, method: str, path: str, **kwargs: Any) -> UserDict:
+        """A call whose answer must be a JSON object."""
+        data = self._request(method, path, **kwargs)
+        if not isinstance(data, dict):
+            raise IdGuardAPIError("the answer is not a JSON object", method=method, path=path)
+        return data
+
+    def create(self, **fields: Any) -> UserDict:
+        """``POST /users`` with ``fields``, in the provider's names, as the JSON body; the
+        new user. Not sent again once it may have reached the provider."""
+        return self._object("POST", "/users", body=fields)
+
+    def update(self, user_id: str, **fields: Any) -> UserDict:
+        """``PATCH /users/{user_id}`` with ``fields`` as the JSON body; the updated user.
+        Clerk replaces the fields given (metadata too); Auth0 merges top-level metadata
+        keys."""
+        return self._object("PATCH", user_path("/users", user_id), body=fields)
+
+    def delete(self, user_id: str) -> None:
+        """``DELETE /users/{user_id}``."""
+        self._request("DELETE", user_path("/users", user_id))
+
+    def user(self, user_id: str) -> User:
+        """``get(user_id)`` as a :class:`~flask_idguard.User`."""
+        return self._to_user(self._object("GET", user_path("/users", user_id)))
 
     def _result(self, resp: requests.Response, method: str, path: str) -> Any:
         status = resp.status_code
@@ -307,6 +345,11 @@ def cause(exc: BaseException) -> str:
             nxt = seen.args[-1]
         seen = nxt if isinstance(nxt, BaseException) and nxt is not seen else None
     return name
+
+
+def string_or_none(value: object) -> str | None:
+    """``value`` if it is a string."""
+    return value if isinstance(value, str) else None
 
 
 def scalar(value: object) -> str:

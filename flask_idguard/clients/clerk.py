@@ -16,6 +16,7 @@ from .base import Query
 from .base import UserDict
 from .base import UserList
 from .base import scalar
+from .base import string_or_none
 from .base import user_path
 from .errors import IdGuardAPIError
 from .user import User
@@ -43,10 +44,6 @@ def clerk_query(filters: Mapping[str, Any]) -> Query:
         items = value if isinstance(value, (list, tuple)) else [value]
         pairs.extend((key, _value(item)) for item in items if item is not None)
     return pairs
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 class ClerkClient(APIClient):
@@ -89,6 +86,9 @@ class ClerkClient(APIClient):
     def _authorization(self) -> str:
         return f"Bearer {self._secret_key}"
 
+    def _to_user(self, data: Mapping[str, Any]) -> User:
+        return User.from_clerk(data)
+
     def _error_fields(self, body: Any, resp: requests.Response) -> ErrorFields:
         errors: tuple[Mapping[str, Any], ...] = ()
         trace_id = None
@@ -96,21 +96,15 @@ class ClerkClient(APIClient):
             raw = body.get("errors")
             if isinstance(raw, list):
                 errors = tuple(e for e in raw if isinstance(e, Mapping))
-            trace_id = _str(body.get("clerk_trace_id"))
+            trace_id = string_or_none(body.get("clerk_trace_id"))
         first: Mapping[str, Any] = errors[0] if errors else {}
         return (
-            _str(first.get("code")),
-            _str(first.get("message")),
-            _str(first.get("long_message")),
+            string_or_none(first.get("code")),
+            string_or_none(first.get("message")),
+            string_or_none(first.get("long_message")),
             trace_id or resp.headers.get("cf-ray"),
             errors,
         )
-
-    def _object(self, method: str, path: str, **kwargs: Any) -> UserDict:
-        data = self._request(method, path, **kwargs)
-        if not isinstance(data, dict):
-            raise IdGuardAPIError("the answer is not a JSON object", method=method, path=path)
-        return data
 
     def get(self, user_id: str) -> UserDict:
         """``GET /users/{user_id}``: the user object."""
@@ -149,14 +143,6 @@ class ClerkClient(APIClient):
             raise IdGuardAPIError("no total_count in the answer", method="GET", path="/users/count")
         return total
 
-    def create(self, **fields: Any) -> UserDict:
-        """``POST /users`` with ``fields`` as the JSON body; the new user."""
-        return self._object("POST", "/users", body=fields)
-
-    def update(self, user_id: str, **fields: Any) -> UserDict:
-        """``PATCH /users/{user_id}``: the fields given are replaced (metadata too)."""
-        return self._object("PATCH", user_path("/users", user_id), body=fields)
-
     def update_metadata(
         self,
         user_id: str,
@@ -176,11 +162,3 @@ class ClerkClient(APIClient):
         if not body:
             raise ValueError("give at least one of public=, private=, unsafe=")
         return self._object("PATCH", user_path("/users", user_id, "/metadata"), body=body)
-
-    def delete(self, user_id: str) -> None:
-        """``DELETE /users/{user_id}``."""
-        self._request("DELETE", user_path("/users", user_id))
-
-    def user(self, user_id: str) -> User:
-        """:meth:`get` as a :class:`~flask_idguard.User`."""
-        return User.from_clerk(self.get(user_id))
