@@ -144,6 +144,7 @@ DELETE: Call = lambda c: c.delete("user_1")  # noqa: E731
 RETRIES: list[tuple[str, list[Step], Call, int, list[float], type[Exception] | None]] = [
     ("get-429-waits-retry-after", [limited(**{"Retry-After": "2"}), OK], GET, 2, [2.0], None),
     ("get-503-then-success", [unavailable(), OK], GET, 2, [], None),
+    ("get-429-without-a-hint-still-waits", [limited(), OK], GET, 2, [0.5], None),
     (
         "get-503-honours-retry-after",
         [unavailable(**{"Retry-After": "1"}), OK],

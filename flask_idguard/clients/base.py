@@ -132,6 +132,8 @@ class APIRetry(Retry):
             delay = server_delay(response.status, response.headers, time.time())
         if delay is None:
             delay = self.get_backoff_time()
+            if response is not None and response.status == 429:
+                delay = max(delay, self.backoff_factor)  # never at once into a rate limit
         delay = min(delay, self.max_wait)
         if delay > 0:
             time.sleep(delay)
