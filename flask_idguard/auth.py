@@ -110,9 +110,11 @@ class AuthState:
         """The signed-in user from ``idguard.users`` (one API call per request, kept on
         ``g``), or ``None`` when signed out.
 
-        Raises :class:`~flask_idguard.IdGuardAPIError` when the call fails, and
-        ``RuntimeError`` when the token's provider is not the users client's (a user id
-        of one provider means nothing to another).
+        The client is the one of the provider that signed the request in. Raises
+        :class:`~flask_idguard.IdGuardAPIError` when the call fails,
+        :class:`~flask_idguard.ConfigurationError` when no users client is configured and
+        ``RuntimeError`` when none is for this provider (a user id of one provider means
+        nothing to another).
         """
         user_id = self.user_id
         if user_id is None:
@@ -122,13 +124,7 @@ class AuthState:
             return cast("User", cached[1])
         from .extension import _app_state
 
-        client = _app_state().users
-        if self.provider != client.provider:
-            raise RuntimeError(
-                f"current_auth is from provider {self.provider!r} but idguard.users is the "
-                f"{client.provider!r} client; look this user up with a client of its provider."
-            )
-        user = client.user(user_id)
+        user = _app_state().users_clients.for_provider(self.provider).user(user_id)
         setattr(g, _G_USER, (user_id, user))
         return user
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,7 +17,8 @@ from flask import request
 from .auth import _G_KEY
 from .auth import AuthState
 from .clients.config import UsersClient
-from .clients.config import users_client_factory
+from .clients.config import UsersClients
+from .clients.config import users_clients
 from .config import ConfigReader
 from .errors import ConfigurationError
 from .jwt import TokenError
@@ -47,12 +47,7 @@ class IdGuardState:
     settings: Settings
     realm: str | None
     sign_in_url: str | None
-    users_factory: Callable[[], UsersClient]
-
-    @property
-    def users(self) -> UsersClient:
-        """The users API client (see :attr:`IdGuard.users`)."""
-        return self.users_factory()
+    users_clients: UsersClients
 
     @property
     def routing(self) -> bool:
@@ -206,7 +201,7 @@ class IdGuard:
         realm = reader.string("IDGUARD_REALM")
         if realm is not None and ('"' in realm or "\\" in realm):
             raise ConfigurationError('IDGUARD_REALM must not contain " or \\.')
-        users = users_client_factory(reader, settings)
+        users = users_clients(reader, settings)
         state = IdGuardState(self, app, providers, settings, realm, sign_in_url, users)
         app.extensions["idguard"] = state
         app.before_request(state.before_request)
@@ -220,7 +215,7 @@ class IdGuard:
         Raises :class:`~flask_idguard.errors.ConfigurationError` naming the keys to set
         when none (or both) is configured.
         """
-        return _app_state().users
+        return _app_state().users_clients.only()
 
 
 def _app_state() -> IdGuardState:

@@ -128,8 +128,43 @@ def test_clerk_get_user_through_a_configured_api_url() -> None:
 def test_a_user_of_another_provider_is_not_looked_up() -> None:
     app, _ = app_with({"CLERK_SECRET_KEY": "sk_test_abc"}, StandIn("oidc"))
     app.config["TESTING"] = True
-    with pytest.raises(RuntimeError, match="provider 'oidc' but idguard.users is the 'clerk'"):
+    with pytest.raises(RuntimeError, match="provider 'oidc', which has no users API client"):
         app.test_client().get("/profile", headers={"X-User": "user_1"})
+
+
+def test_get_user_without_any_client_names_the_keys() -> None:
+    app, _ = app_with({}, StandIn("clerk"))
+    app.config["TESTING"] = True
+    with pytest.raises(ConfigurationError, match="set CLERK_SECRET_KEY"):
+        app.test_client().get("/profile", headers={"X-User": "user_1"})
+
+
+def test_with_both_clients_get_user_asks_the_request_s_provider(
+    auth0_issuer: TestIssuer, idguard_responses: responses.RequestsMock
+) -> None:
+    idguard_responses.add("GET", "https://api.clerk.com/v1/users/user_1", json=CLERK_USER)
+    idguard_responses.add(
+        "GET",
+        "https://tenant.test/api/v2/users/auth0%7C42",
+        json={"user_id": "auth0|42", "email": "m2m@example.com"},
+    )
+    app, idguard = app_with(
+        {
+            "CLERK_SECRET_KEY": "sk_test_abc",
+            "AUTH0_DOMAIN": "tenant.test",
+            "AUTH0_AUDIENCE": auth0_issuer.audience,
+            "AUTH0_MANAGEMENT_TOKEN": "mgmt",
+        },
+        StandIn("clerk"),
+    )
+    client = app.test_client()
+    r = client.get("/profile", headers={"X-User": "user_1"})
+    assert r.json == {"id": "user_1", "email": "ada@example.com", "provider": "clerk"}
+    token = auth0_issuer.token({"sub": "auth0|42"})
+    r = client.get("/profile", headers={"Authorization": f"Bearer {token}"})
+    assert r.json == {"id": "auth0|42", "email": "m2m@example.com", "provider": "auth0"}
+    with app.app_context(), pytest.raises(ConfigurationError, match="cannot choose"):
+        _ = idguard.users
 
 
 def test_each_app_has_its_own_client() -> None:

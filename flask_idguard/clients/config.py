@@ -5,12 +5,15 @@ Keys: ``CLERK_SECRET_KEY``, ``CLERK_API_URL``, ``CLERK_API_VERSION`` (Clerk);
 ``AUTH0_MANAGEMENT_TOKEN``, and ``AUTH0_MANAGEMENT_API_URL`` (Auth0). The clients are
 built (no network: Auth0's token is fetched by the first call) and their values checked
 when the app starts; a missing or ambiguous choice of client is reported when
-``idguard.users`` is used, since an app need not use it at all.
+``idguard.users`` (or ``current_auth.get_user()``) is used, since an app need not use
+it at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from ..config import ConfigReader
 from ..errors import ConfigurationError
@@ -18,7 +21,7 @@ from ..providers.settings import Settings
 from .auth0 import Auth0ManagementClient
 from .clerk import ClerkClient
 
-__all__ = ["UsersClient", "users_client_factory"]
+__all__ = ["UsersClient", "UsersClients", "users_clients"]
 
 #: The client ``idguard.users`` returns.
 UsersClient = ClerkClient | Auth0ManagementClient
@@ -27,26 +30,50 @@ _NONE = (
     "No users API client is configured: set CLERK_SECRET_KEY (Clerk), or AUTH0_DOMAIN with "
     "AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (Auth0 Management API)."
 )
+_NO_AUTH0_CREDENTIALS = (
+    "AUTH0_DOMAIN is set but the Management API needs credentials: set "
+    "AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (or AUTH0_MANAGEMENT_TOKEN)."
+)
 _BOTH = (
     "Both CLERK_SECRET_KEY and Auth0 Management API credentials are configured, so "
-    "idguard.users cannot choose; build the one you need directly: "
+    "idguard.users cannot choose (current_auth.get_user() uses the client of the "
+    "request's provider); build the one you need directly: "
     "ClerkClient(secret_key) or Auth0ManagementClient(domain, client_id, client_secret)."
 )
 
 
-def _raise(message: str) -> Callable[[], UsersClient]:
-    def fail() -> UsersClient:
-        raise ConfigurationError(message)
+@dataclass(frozen=True)
+class UsersClients:
+    """The configured users API clients of one app, by provider name."""
 
-    return fail
+    clients: Mapping[str, UsersClient]
+    #: Why there is none: the keys to set.
+    missing: str = _NONE
+
+    def only(self) -> UsersClient:
+        """The one configured client (``idguard.users``)."""
+        if len(self.clients) == 1:
+            return next(iter(self.clients.values()))
+        raise ConfigurationError(_BOTH if self.clients else self.missing)
+
+    def for_provider(self, provider: str | None) -> UsersClient:
+        """The client for users signed in by ``provider`` (``current_auth.get_user()``)."""
+        if not self.clients:
+            raise ConfigurationError(self.missing)
+        client = self.clients.get(provider or "")
+        if client is None:
+            raise RuntimeError(
+                f"current_auth is from provider {provider!r}, which has no users API client "
+                f"(configured: {', '.join(sorted(self.clients))}); a user id of one provider "
+                "means nothing to another."
+            )
+        return client
 
 
-def users_client_factory(reader: ConfigReader, settings: Settings) -> Callable[[], UsersClient]:
-    """Build the configured client now; return what gives it (or raises
-    :class:`ConfigurationError` saying which keys to set) when ``idguard.users`` is used."""
+def users_clients(reader: ConfigReader, settings: Settings) -> UsersClients:
+    """Check the users API keys and build the clients (no network call)."""
     timeout, insecure = settings.http_timeout, settings.allow_insecure_http
-    clerk: Callable[[], UsersClient] | None = None
-    auth0: Callable[[], UsersClient] | None = None
+    clients: dict[str, UsersClient] = {}
 
     secret_key = reader.string("CLERK_SECRET_KEY")
     api_url = reader.string("CLERK_API_URL", "https://api.clerk.com")
@@ -54,7 +81,7 @@ def users_client_factory(reader: ConfigReader, settings: Settings) -> Callable[[
     if secret_key is not None:
         assert api_url is not None and api_version is not None
         try:
-            client = ClerkClient(
+            clients["clerk"] = ClerkClient(
                 secret_key,
                 api_url=api_url,
                 api_version=api_version,
@@ -63,9 +90,6 @@ def users_client_factory(reader: ConfigReader, settings: Settings) -> Callable[[
             )
         except ValueError as exc:
             raise ConfigurationError(f"CLERK_API_URL / CLERK_API_VERSION: {exc}.") from None
-
-        def clerk() -> UsersClient:
-            return client
 
     domain = reader.string("AUTH0_DOMAIN")
     client_id = reader.string("AUTH0_CLIENT_ID")
@@ -81,7 +105,7 @@ def users_client_factory(reader: ConfigReader, settings: Settings) -> Callable[[
         )
     if domain is not None and (client_id or token):
         try:
-            management = Auth0ManagementClient(
+            clients["auth0"] = Auth0ManagementClient(
                 domain,
                 client_id,
                 client_secret,
@@ -92,15 +116,5 @@ def users_client_factory(reader: ConfigReader, settings: Settings) -> Callable[[
             )
         except ValueError as exc:
             raise ConfigurationError(f"AUTH0_DOMAIN / AUTH0_MANAGEMENT_API_URL: {exc}.") from None
-
-        def auth0() -> UsersClient:
-            return management
-
-    if clerk is not None and auth0 is not None:
-        return _raise(_BOTH)
-    if clerk is None and auth0 is None and domain is not None:
-        return _raise(
-            "AUTH0_DOMAIN is set but the Management API needs credentials: set "
-            "AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (or AUTH0_MANAGEMENT_TOKEN)."
-        )
-    return clerk or auth0 or _raise(_NONE)
+    missing = _NO_AUTH0_CREDENTIALS if domain is not None and not clients else _NONE
+    return UsersClients(MappingProxyType(clients), missing)
