@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from .auth import AuthState
 from .auth import current_auth
+from .clients import APIAuthenticationFailed
+from .clients import APIConnectionError
+from .clients import APINotFound
+from .clients import APIPaginationLimit
+from .clients import APIPermissionDenied
+from .clients import APIRateLimited
+from .clients import APIRequestInvalid
+from .clients import APIServerError
+from .clients import Auth0ManagementClient
+from .clients import ClerkClient
+from .clients import IdGuardAPIError
+from .clients import User
 from .decorators import claim_check
 from .decorators import claim_equals
 from .decorators import claim_includes
@@ -22,16 +34,28 @@ from .errors import ServiceUnavailable
 from .extension import IdGuard
 
 __all__ = [
+    "APIAuthenticationFailed",
+    "APIConnectionError",
+    "APINotFound",
+    "APIPaginationLimit",
+    "APIPermissionDenied",
+    "APIRateLimited",
+    "APIRequestInvalid",
+    "APIServerError",
+    "Auth0ManagementClient",
     "AuthState",
     "AuthenticationRequired",
+    "ClerkClient",
     "ConfigurationError",
     "IdGuard",
+    "IdGuardAPIError",
     "IdGuardError",
     "InsufficientPermission",
     "InsufficientScope",
     "InvalidRequest",
     "InvalidToken",
     "ServiceUnavailable",
+    "User",
     "claim_check",
     "claim_equals",
     "claim_includes",

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 from typing import cast
@@ -14,6 +15,9 @@ from typing import cast
 from flask import g
 from flask import has_request_context
 from werkzeug.local import LocalProxy
+
+if TYPE_CHECKING:
+    from .clients.user import User
 
 __all__ = ["AuthState", "Failure", "Status", "current_auth", "current_auth_state"]
 
@@ -26,6 +30,7 @@ Failure = Literal["missing", "invalid_token", "invalid_request", "unavailable"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _G_KEY = "_idguard_auth"
+_G_USER = "_idguard_user"
 
 
 def _str(claims: Mapping[str, Any], name: str) -> str | None:
@@ -109,6 +114,28 @@ class AuthState:
     def session_id(self) -> str | None:
         """The ``sid`` claim (Clerk session id), when present."""
         return _str(self.claims, "sid") if self.is_signed_in else None
+
+    def get_user(self) -> User | None:
+        """The signed-in user from ``idguard.users`` (one API call per request, kept on
+        ``g``), or ``None`` when signed out.
+
+        The client is the one of the provider that signed the request in. Raises
+        :class:`~flask_idguard.IdGuardAPIError` when the call fails,
+        :class:`~flask_idguard.ConfigurationError` when no users client is configured and
+        ``RuntimeError`` when none is for this provider (a user id of one provider means
+        nothing to another).
+        """
+        user_id = self.user_id
+        if user_id is None:
+            return None
+        cached = g.get(_G_USER)
+        if cached is not None and cached[0] == user_id:
+            return cast("User", cached[1])
+        from .extension import _app_state
+
+        user = _app_state().users_clients.for_provider(self.provider).user(user_id)
+        setattr(g, _G_USER, (user_id, user))
+        return user
 
     def has(
         self,

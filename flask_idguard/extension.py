@@ -16,6 +16,9 @@ from flask import request
 
 from .auth import _G_KEY
 from .auth import AuthState
+from .clients.config import UsersClient
+from .clients.config import UsersClients
+from .clients.config import users_clients
 from .config import ConfigReader
 from .errors import ConfigurationError
 from .jwt import TokenError
@@ -45,6 +48,7 @@ class IdGuardState:
     settings: Settings
     realm: str | None
     sign_in_url: str | None
+    users_clients: UsersClients
 
     @property
     def routing(self) -> bool:
@@ -154,7 +158,9 @@ class IdGuard:
         ``CLERK_AUTHORIZED_PARTIES``, ``CLERK_AUDIENCE``, ``CLERK_SIGN_IN_URL``,
         ``CLERK_SIGN_UP_URL``, ``CLERK_DOMAIN``, ``CLERK_IS_SATELLITE``, ``CLERK_PROXY_URL``,
         ``CLERK_SATELLITE_AUTO_SYNC``, ``CLERK_ORGANIZATION_SYNC_OPTIONS``,
-        ``CLERK_DEBUG_HEADERS``, ``CLERK_TREAT_PENDING_AS_SIGNED_OUT``.
+        ``CLERK_DEBUG_HEADERS``, ``CLERK_TREAT_PENDING_AS_SIGNED_OUT``;
+        for :attr:`users`: ``AUTH0_CLIENT_ID``, ``AUTH0_CLIENT_SECRET``,
+        ``AUTH0_MANAGEMENT_TOKEN``, ``AUTH0_MANAGEMENT_API_URL``.
         Changes to the configuration after this call are not seen.
 
         Raises :class:`~flask_idguard.errors.ConfigurationError` naming the key to fix.
@@ -176,7 +182,8 @@ class IdGuard:
             raise ConfigurationError(
                 "No identity provider is configured: set CLERK_PUBLISHABLE_KEY and "
                 "CLERK_SECRET_KEY, AUTH0_DOMAIN and AUTH0_AUDIENCE, or IDGUARD_ISSUER and "
-                "IDGUARD_AUDIENCE (app.config or environment)."
+                "IDGUARD_AUDIENCE (app.config or environment). CLERK_SECRET_KEY alone "
+                "configures only the users API client."
             )
         issuers = [p.policy.issuer for p in providers if isinstance(p, TokenProvider)]
         if len(set(issuers)) != len(issuers):
@@ -196,11 +203,21 @@ class IdGuard:
         realm = reader.string("IDGUARD_REALM")
         if realm is not None and ('"' in realm or "\\" in realm):
             raise ConfigurationError('IDGUARD_REALM must not contain " or \\.')
-        state = IdGuardState(self, app, providers, settings, realm, sign_in_url)
+        users = users_clients(reader, settings)
+        state = IdGuardState(self, app, providers, settings, realm, sign_in_url, users)
         app.extensions["idguard"] = state
         app.before_request(state.before_request)
         if settings.allow_query_token or any(p.emits_headers for p in providers):
             app.after_request(_after_request)
+
+    @property
+    def users(self) -> UsersClient:
+        """The current app's users API client (Clerk or Auth0), one per app.
+
+        Raises :class:`~flask_idguard.errors.ConfigurationError` naming the keys to set
+        when none (or both) is configured.
+        """
+        return _app_state().users_clients.only()
 
 
 def _app_state() -> IdGuardState:

@@ -12,7 +12,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-__all__ = ["MAX_BODY_BYTES", "FetchError", "HttpClient", "safe_url"]
+__all__ = ["MAX_BODY_BYTES", "FetchError", "HttpClient", "retrying_session", "safe_url"]
 
 #: Largest response body :meth:`HttpClient.get_json` accepts.
 MAX_BODY_BYTES = 1024 * 1024
@@ -43,6 +43,20 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}"
 
 
+def retrying_session(retry: Retry, session: requests.Session | None = None) -> requests.Session:
+    """``session`` (a new one by default) with a pooled adapter retrying by ``retry``.
+
+    The one place where outbound sessions get their retry policy and redirect cap.
+    """
+    if session is None:
+        session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.max_redirects = 5
+    return session
+
+
 def _reject_constant(name: str) -> object:
     raise ValueError(f"invalid JSON constant {name}")
 
@@ -68,7 +82,6 @@ class HttpClient:
         #: Sent with every request (e.g. a Backend API's ``Authorization``); never logged.
         self.headers = dict(headers or {})
         if session is None:
-            session = requests.Session()
             retry = Retry(
                 total=2,
                 connect=2,
@@ -80,10 +93,7 @@ class HttpClient:
                 respect_retry_after_header=False,
                 raise_on_status=False,
             )
-            adapter = HTTPAdapter(max_retries=retry)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            session.max_redirects = 5
+            session = retrying_session(retry)
         self.session = session
 
     def get_json(self, url: str) -> tuple[object, Mapping[str, str]]:

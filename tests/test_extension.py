@@ -78,7 +78,7 @@ BASE = {"IDGUARD_ISSUER": "https://issuer.test/", "IDGUARD_AUDIENCE": "https://a
             },
             "same issuer",
         ),
-        ({"CLERK_SECRET_KEY": "sk_test_x", **BASE}, "Publishable key is missing"),
+        ({"CLERK_PUBLISHABLE_KEY": "pk_test_x", **BASE}, "Publishable key not valid"),
     ],
 )
 def test_bad_configuration_fails_at_init_app_naming_the_key(

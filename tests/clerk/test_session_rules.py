@@ -299,7 +299,8 @@ def test_inbound_clerk_headers_are_never_trusted(clerk: Clerk) -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"CLERK_PUBLISHABLE_KEY": None}, "Publishable key is missing."),
+        ({"CLERK_PUBLISHABLE_KEY": None}, "No identity provider is configured"),
+        ({"CLERK_PUBLISHABLE_KEY": ""}, "No identity provider is configured"),
         ({"CLERK_PUBLISHABLE_KEY": "pk_test_nope"}, "Publishable key not valid"),
         ({"CLERK_SECRET_KEY": None}, "Missing Clerk Secret Key"),
         ({"CLERK_IS_SATELLITE": True, "CLERK_DOMAIN": "s.dev"}, "Missing signInUrl"),

@@ -91,11 +91,12 @@ class ClerkConfig:
 
     @classmethod
     def from_config(cls, reader: ConfigReader) -> ClerkConfig | None:
-        """The Clerk configuration, or None when neither Clerk key is set."""
+        """The Clerk configuration, or None when ``CLERK_PUBLISHABLE_KEY`` is not set."""
         pk_value = reader.string("CLERK_PUBLISHABLE_KEY")
-        sk = reader.string("CLERK_SECRET_KEY")
-        if pk_value is None and sk is None:
+        if pk_value is None:
+            # CLERK_SECRET_KEY alone configures only the users API client (idguard.users).
             return None
+        sk = reader.string("CLERK_SECRET_KEY")
         # Clerk's order (§11.1): the publishable key first, then the secret key.
         pk = parse_publishable_key(pk_value)
         if sk is None:
