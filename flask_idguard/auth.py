@@ -14,14 +14,27 @@ from flask import g
 from flask import has_request_context
 from werkzeug.local import LocalProxy
 
-__all__ = ["AuthState", "Failure", "Status", "current_auth", "current_auth_state"]
+__all__ = ["AuthState", "Failure", "Scheme", "Status", "current_auth", "current_auth_state"]
 
 Status = Literal["signed-in", "signed-out", "handshake"]
 
 #: Why a request is not signed in, as the decorators answer it:
 #: ``missing`` → 401 bare challenge, ``invalid_token`` → 401 ``invalid_token``,
-#: ``invalid_request`` → 400, ``unavailable`` → 503.
-Failure = Literal["missing", "invalid_token", "invalid_request", "unavailable"]
+#: ``invalid_request`` → 400, ``unavailable`` → 503; DPoP adds ``invalid_scheme`` (400,
+#: challenges without error attributes), ``invalid_dpop_proof`` (400) and
+#: ``use_dpop_nonce`` (401).
+Failure = Literal[
+    "missing",
+    "invalid_token",
+    "invalid_request",
+    "unavailable",
+    "invalid_scheme",
+    "invalid_dpop_proof",
+    "use_dpop_nonce",
+]
+#: The authentication scheme of the request's token: ``bearer`` (header, query or form
+#: body) or ``dpop``.
+Scheme = Literal["bearer", "dpop"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _G_KEY = "_idguard_auth"
@@ -60,6 +73,9 @@ class AuthState:
     headers: tuple[tuple[str, str], ...] = ()
     #: A handshake answers the request itself with a 307 to this URL.
     redirect: str | None = None
+    #: ``"bearer"`` or ``"dpop"``: the scheme the token came with (its challenge carries
+    #: the error attributes of a failure).
+    scheme: Scheme | None = None
 
     @classmethod
     def signed_out(
@@ -71,6 +87,7 @@ class AuthState:
         provider: str | None = None,
         token: str | None = None,
         headers: tuple[tuple[str, str], ...] = (),
+        scheme: Scheme | None = None,
     ) -> AuthState:
         """A signed-out state with its reason."""
         return cls(
@@ -81,6 +98,7 @@ class AuthState:
             failure=failure,
             token=token,
             headers=headers,
+            scheme=scheme,
         )
 
     @property

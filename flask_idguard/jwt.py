@@ -37,6 +37,7 @@ __all__ = [
     "VerifiedToken",
     "decode_unverified",
     "verify",
+    "verify_signature",
 ]
 
 logger = logging.getLogger("flask_idguard")
@@ -432,6 +433,22 @@ def _check_audience(claims: Mapping[str, Any], policy: Policy) -> None:
         )
 
 
+def verify_signature(parsed: Unverified, key: Key, alg: str) -> None:
+    """Check that ``key`` fits ``alg`` and signed ``parsed``; raise :class:`TokenError` if not.
+
+    ``alg`` must be one of :data:`ASYMMETRIC_ALGORITHMS` (the caller's allow-list check).
+    """
+    _check_key(key, alg)
+    try:
+        valid = _ALG_MODELS[alg].verify(parsed.signing_input, parsed.signature, key)
+    except Exception as exc:
+        raise TokenError(
+            "token-verification-failed", f"Error verifying JWT signature. {type(exc).__name__}"
+        ) from exc
+    if not valid:
+        raise TokenError("token-invalid-signature", "JWT signature is invalid.")
+
+
 def verify(
     token: str,
     keys: KeySource,
@@ -456,15 +473,7 @@ def verify(
             + (f" {shown(kid)}." if kid is not None else " (the token has no kid)."),
             kid=kid,
         )
-    _check_key(key, alg)
-    try:
-        valid = _ALG_MODELS[alg].verify(p.signing_input, p.signature, key)
-    except Exception as exc:
-        raise TokenError(
-            "token-verification-failed", f"Error verifying JWT signature. {type(exc).__name__}"
-        ) from exc
-    if not valid:
-        raise TokenError("token-invalid-signature", "JWT signature is invalid.")
+    verify_signature(p, key, alg)
     check_claims(p.claims, policy, time.time() if now is None else now)
     if policy.validators:
         check_validators(p.header, p.claims, policy)
