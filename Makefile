@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest docs bench clean
+.PHONY: demo test lint typecheck pytest docs bench clean oidc-server
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-pytest: $(STAMP)
+# The real OpenID Provider (oidc-provider, npm) the tests start on loopback; without npm the
+# tests that need it are skipped and say so.
+OIDC_SERVER := tests/oidc_server
+OIDC_STAMP := $(OIDC_SERVER)/node_modules/.installed
+
+$(OIDC_STAMP): $(OIDC_SERVER)/package.json $(OIDC_SERVER)/package-lock.json
+	cd $(OIDC_SERVER) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+oidc-server:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(OIDC_STAMP); \
+	else echo "npm not found: the tests against a real OpenID Provider will be skipped"; fi
+
+pytest: $(STAMP) oidc-server
 	$(PY) -m pytest -q
 
 test: lint typecheck docs pytest
@@ -34,4 +47,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_requests.py
 
 clean:
-	rm -rf $(VENV) docs/_build build dist *.egg-info
+	rm -rf $(VENV) docs/_build build dist *.egg-info $(OIDC_SERVER)/node_modules
