@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from typing import Literal
-from typing import TypeGuard
 
 from joserfc.jwk import JWKRegistry
 from joserfc.jwk import Key
@@ -32,6 +31,7 @@ from .dpop_url import normalize_url
 from .jwt import ASYMMETRIC_ALGORITHMS
 from .jwt import TokenError
 from .jwt import decode_unverified
+from .jwt import is_number
 from .jwt import verify_signature
 
 __all__ = [
@@ -111,7 +111,8 @@ def _embedded_key(header: Mapping[str, Any]) -> Key:
             "dpop-proof-jwk-private",
             "DPoP proof header must not contain private key material",
         )
-    if jwk.get("kty") not in _KEY_TYPES:
+    kty = jwk.get("kty")
+    if not isinstance(kty, str) or kty not in _KEY_TYPES:
         raise _proof_error("dpop-proof-jwk-invalid", "Missing or invalid jwk in DPoP proof header")
     try:
         key = JWKRegistry.import_key(jwk)
@@ -125,10 +126,6 @@ def _embedded_key(header: Mapping[str, Any]) -> Key:
             "DPoP proof header must not contain private key material",
         )
     return key
-
-
-def _number(value: object) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -282,7 +279,7 @@ class DPoPPolicy:
         if not isinstance(jti, str) or not jti:
             raise _proof_error("dpop-proof-jti", '"jti" claim must be a string')
         iat = claims.get("iat")
-        if not _number(iat):
+        if not is_number(iat):
             raise _proof_error("dpop-proof-iat", '"iat" claim must be a number')
         current = time.time() if now is None else now
         if not (current - self.iat_offset <= iat <= current + self.iat_leeway):

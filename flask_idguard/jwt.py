@@ -23,6 +23,7 @@ from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import TypeGuard
 
 from joserfc.jwk import Key
 from joserfc.jws import JWSRegistry
@@ -293,11 +294,21 @@ def _http_date(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
+def is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number usable as a time: not a bool, finite, within float range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer literal of hundreds of digits
+        return False
+
+
 def _number(claims: Mapping[str, Any], name: str, label: str) -> float | None:
     value = claims.get(name)
     if value is None and name not in claims:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_number(value):
         raise TokenError(
             "token-verification-failed",
             f"Invalid JWT {label} claim ({name}) {shown(value)}. Expected number.",

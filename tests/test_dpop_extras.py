@@ -330,3 +330,27 @@ def test_signed_proofs_with_garbage_claims_are_a_clean_4xx(
 ) -> None:
     r = call(app, bound, key.proof("GET", htu, bound, **claims))
     assert r.status_code in (400, 401)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=st.dictionaries(st.sampled_from(["typ", "alg", "jwk", "crit", "kid"]), JSON),
+    jwk=st.dictionaries(st.sampled_from(["kty", "crv", "x", "y", "n", "e", "d"]), JSON),
+)
+def test_signed_proofs_with_garbage_headers_are_a_clean_4xx(
+    app: Flask, bound: str, key: DPoPKey, header: dict[str, Any], jwk: dict[str, Any]
+) -> None:
+    proof = key.proof("GET", URL, bound, header={"jwk": jwk, **header})
+    r = call(app, bound, proof)
+    assert r.status_code in (400, 401)

@@ -280,9 +280,13 @@ class TokenProvider(Provider):
             if not state.is_signed_in or (dpop.mode == "disabled" and not dpop.reject_bound_bearer):
                 return state
             request = ctx.request
-            proofs = request.headers.getlist("DPoP")
-            if scheme == "bearer" and not proofs and "cnf" not in state.claims:
+            if (
+                scheme == "bearer"
+                and "HTTP_DPOP" not in request.environ
+                and "cnf" not in state.claims
+            ):
                 return state
+            proofs = request.headers.getlist("DPoP")
             # The proof is per request: checked every time, even for a cached token.
             jkt = dpop.check_request(
                 scheme=scheme,

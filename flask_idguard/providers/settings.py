@@ -156,7 +156,9 @@ def _nonces(reader: ConfigReader) -> NonceIssuer | None:
         return None
     if value is None or value is False:
         return None
-    if value is True or (isinstance(value, str) and value.strip().lower() in ("1", "true")):
+    if value is True or (
+        isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on")
+    ):
         secret = secrets.token_bytes(32)
     elif isinstance(value, (str, bytes)):
         secret = value.encode() if isinstance(value, str) else value
