@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_idguard import IdGuard
 from flask_idguard.dpop import normalize_url
+from flask_idguard.dpop_replay import InProcessReplayCache
 from flask_idguard.errors import ConfigurationError
 from flask_idguard.testing import DPoPKey
 from flask_idguard.testing import TestIssuer
@@ -73,6 +76,29 @@ def test_replay_window_ends_with_the_iat_window(app: Flask, bound: str, key: DPo
     assert call(app, bound, proof).status_code == 200
     with time_machine.travel(time.time() + 200, tick=False):
         assert_error(call(app, bound, proof), 400, "invalid_dpop_proof", REPLAYED)
+
+
+def test_concurrent_replays_of_one_proof_are_accepted_once(
+    app: Flask, bound: str, key: DPoPKey
+) -> None:
+    proof = key.proof("GET", URL, bound)
+    barrier = threading.Barrier(16)
+
+    def send() -> int:
+        barrier.wait()
+        return call(app, bound, proof).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = sorted(pool.map(lambda _: send(), range(16)))
+    assert statuses == [200] + [400] * 15
+
+
+def test_in_process_replay_cache_is_bounded() -> None:
+    cache = InProcessReplayCache(size=3)
+    assert [cache.add(k, 60) for k in "abcd"] == [True] * 4
+    assert len(cache) == 3  # "a", the oldest, was dropped
+    assert cache.add("d", 60) is False
+    assert cache.add("x", 0) is True and cache.add("x", 60) is True  # expired entries go
 
 
 class BrokenCache(SimpleCache):
