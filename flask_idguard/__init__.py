@@ -28,9 +28,12 @@ from .errors import ConfigurationError
 from .errors import IdGuardError
 from .errors import InsufficientPermission
 from .errors import InsufficientScope
+from .errors import InvalidAuthScheme
+from .errors import InvalidDPoPProof
 from .errors import InvalidRequest
 from .errors import InvalidToken
 from .errors import ServiceUnavailable
+from .errors import UseDPoPNonce
 from .extension import IdGuard
 
 __all__ = [
@@ -52,10 +55,13 @@ __all__ = [
     "IdGuardError",
     "InsufficientPermission",
     "InsufficientScope",
+    "InvalidAuthScheme",
+    "InvalidDPoPProof",
     "InvalidRequest",
     "InvalidToken",
     "ServiceUnavailable",
     "User",
+    "UseDPoPNonce",
     "claim_check",
     "claim_equals",
     "claim_includes",

@@ -19,14 +19,27 @@ from werkzeug.local import LocalProxy
 if TYPE_CHECKING:
     from .clients.user import User
 
-__all__ = ["AuthState", "Failure", "Status", "current_auth", "current_auth_state"]
+__all__ = ["AuthState", "Failure", "Scheme", "Status", "current_auth", "current_auth_state"]
 
 Status = Literal["signed-in", "signed-out", "handshake"]
 
 #: Why a request is not signed in, as the decorators answer it:
 #: ``missing`` → 401 bare challenge, ``invalid_token`` → 401 ``invalid_token``,
-#: ``invalid_request`` → 400, ``unavailable`` → 503.
-Failure = Literal["missing", "invalid_token", "invalid_request", "unavailable"]
+#: ``invalid_request`` → 400, ``unavailable`` → 503; DPoP adds ``invalid_scheme`` (400,
+#: challenges without error attributes), ``invalid_dpop_proof`` (400) and
+#: ``use_dpop_nonce`` (401).
+Failure = Literal[
+    "missing",
+    "invalid_token",
+    "invalid_request",
+    "unavailable",
+    "invalid_scheme",
+    "invalid_dpop_proof",
+    "use_dpop_nonce",
+]
+#: The authentication scheme of the request's token: ``bearer`` (header, query or form
+#: body) or ``dpop``.
+Scheme = Literal["bearer", "dpop"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _G_KEY = "_idguard_auth"
@@ -74,6 +87,9 @@ class AuthState:
     authorizer: Callable[..., bool] | None = field(default=None, repr=False)
     #: Mints a new token for this session (Clerk's ``getToken`` with options).
     token_minter: Callable[[str | None, int | None], str] | None = field(default=None, repr=False)
+    #: ``"bearer"`` or ``"dpop"``: the scheme the token came with (its challenge carries
+    #: the error attributes of a failure).
+    scheme: Scheme | None = None
 
     @classmethod
     def signed_out(
@@ -85,6 +101,7 @@ class AuthState:
         provider: str | None = None,
         token: str | None = None,
         headers: tuple[tuple[str, str], ...] = (),
+        scheme: Scheme | None = None,
     ) -> AuthState:
         """A signed-out state with its reason."""
         return cls(
@@ -95,6 +112,7 @@ class AuthState:
             failure=failure,
             token=token,
             headers=headers,
+            scheme=scheme,
         )
 
     @property

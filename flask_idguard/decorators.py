@@ -24,9 +24,12 @@ from .auth import current_auth_state
 from .errors import AuthenticationRequired
 from .errors import InsufficientPermission
 from .errors import InsufficientScope
+from .errors import InvalidAuthScheme
+from .errors import InvalidDPoPProof
 from .errors import InvalidRequest
 from .errors import InvalidToken
 from .errors import ServiceUnavailable
+from .errors import UseDPoPNonce
 from .jwt import json_equal
 
 __all__ = [
@@ -86,6 +89,12 @@ def _signed_in(redirect: bool) -> Check:
             raise ServiceUnavailable(reason=state.reason)
         if state.failure == "invalid_request":
             raise InvalidRequest(state.message, reason=state.reason)
+        if state.failure == "invalid_scheme":
+            raise InvalidAuthScheme(state.message, reason=state.reason)
+        if state.failure == "invalid_dpop_proof":
+            raise InvalidDPoPProof(state.message, reason=state.reason)
+        if state.failure == "use_dpop_nonce":
+            raise UseDPoPNonce(state.message, reason=state.reason)
         sign_in_url = current_app.extensions["idguard"].sign_in_url
         if redirect and sign_in_url and _is_page_navigation():
             response = redirect_response(_sign_in_redirect(sign_in_url), 302)

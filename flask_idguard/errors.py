@@ -23,9 +23,12 @@ __all__ = [
     "IdGuardError",
     "InsufficientPermission",
     "InsufficientScope",
+    "InvalidAuthScheme",
+    "InvalidDPoPProof",
     "InvalidRequest",
     "InvalidToken",
     "ServiceUnavailable",
+    "UseDPoPNonce",
     "header_safe",
 ]
 
@@ -53,6 +56,11 @@ class IdGuardError(HTTPException):
     #: status (Flask files a handler for a class with a code under that code only).
     code: int | None = None
     error: str | None = None
+    #: The challenge that carries the error attributes: ``"bearer"``, ``"dpop"``, or None
+    #: for the scheme of the request's token (Bearer when there is none).
+    scheme: str | None = None
+    #: A "no information" answer (RFC 6750 §3.1): challenges without error attributes.
+    bare: bool = False
 
     def __init__(self, description: str | None = None, *, reason: str | None = None) -> None:
         super().__init__(description)
@@ -68,13 +76,36 @@ class IdGuardError(HTTPException):
         return params
 
     def challenges(self) -> list[str]:
-        """The ``WWW-Authenticate`` values, one challenge per header line."""
+        """The ``WWW-Authenticate`` values, one challenge per header line.
+
+        ``Bearer`` (with ``realm``) and, where DPoP is accepted, ``DPoP algs="..."``
+        (RFC 9449 §7.1); the error attributes go on the challenge of the scheme that
+        failed, none at all for a bare error.
+        """
         realm = None
+        bearer, algs, used = True, (), None
         if has_app_context():
             state = current_app.extensions.get("idguard")
             realm = getattr(state, "realm", None)
-        params = ([("realm", realm)] if realm else []) + self.challenge_params()
-        return ["Bearer " + ", ".join(f'{k}="{v}"' for k, v in params) if params else "Bearer"]
+            offer = getattr(state, "challenge_offer", None)
+            if offer is not None:
+                bearer, algs, used = offer()
+        target = self.scheme or used or "bearer"
+        if target == "dpop" and not algs:
+            target = "bearer"
+        elif target == "bearer" and not bearer:
+            target = "dpop"
+        params = [] if self.bare else self.challenge_params()
+        challenges = []
+        if bearer:
+            bearer_params = ([("realm", realm)] if realm else []) + (
+                params if target == "bearer" else []
+            )
+            challenges.append(_challenge("Bearer", bearer_params))
+        if algs:
+            dpop_params = (params if target == "dpop" else []) + [("algs", " ".join(algs))]
+            challenges.append(_challenge("DPoP", dpop_params))
+        return challenges
 
     def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
         headers = [("Cache-Control", "no-store")]
@@ -87,6 +118,10 @@ class IdGuardError(HTTPException):
         if not self.error:
             return ""
         return json.dumps({"error": self.error, "error_description": self.description or ""})
+
+
+def _challenge(scheme: str, params: list[tuple[str, str]]) -> str:
+    return f"{scheme} " + ", ".join(f'{k}="{v}"' for k, v in params) if params else scheme
 
 
 class AuthenticationRequired(IdGuardError):
@@ -110,6 +145,34 @@ class InvalidRequest(IdGuardError):
     code = 400
     error = "invalid_request"
     description = "Invalid request."
+
+
+class InvalidAuthScheme(InvalidRequest):
+    """400 for a scheme this API's DPoP mode refuses, or the DPoP scheme without a proof.
+
+    The challenges carry no error attributes (RFC 6750 §3.1, as Auth0's SDKs answer);
+    the JSON body says what is wrong.
+    """
+
+    bare = True
+
+
+class InvalidDPoPProof(IdGuardError):
+    """400 ``invalid_dpop_proof`` (RFC 9449 §7.1): the ``DPoP`` proof fails a check."""
+
+    code = 400
+    error = "invalid_dpop_proof"
+    description = "Invalid DPoP proof."
+    scheme = "dpop"
+
+
+class UseDPoPNonce(IdGuardError):
+    """401 ``use_dpop_nonce`` (RFC 9449 §9): retry with the nonce of ``DPoP-Nonce``."""
+
+    code = 401
+    error = "use_dpop_nonce"
+    description = "Resource server requires nonce in DPoP proof"
+    scheme = "dpop"
 
 
 class InsufficientScope(IdGuardError):

@@ -12,6 +12,7 @@ from flask import Flask
 from flask import Response
 from flask import current_app
 from flask import g
+from flask import has_request_context
 from flask import request
 
 from .auth import _G_KEY
@@ -69,6 +70,29 @@ class IdGuardState:
             and not s.allow_form_token
         )
 
+    @cached_property
+    def _offers(self) -> dict[str | None, tuple[bool, tuple[str, ...]]]:
+        """Per provider name (None: the app's union): Bearer offered? DPoP algorithms."""
+        offers: dict[str | None, tuple[bool, tuple[str, ...]]] = {}
+        bearer, algs = False, []
+        for p in self.providers:
+            if isinstance(p, TokenProvider):
+                offer = (p.dpop.offers_bearer, p.dpop.algorithms if p.dpop.offers_dpop else ())
+            else:
+                offer = (True, ())
+            offers[p.name] = offer
+            bearer = bearer or offer[0]
+            algs += [a for a in offer[1] if a not in algs]
+        offers[None] = (bearer, tuple(algs))
+        return offers
+
+    def challenge_offer(self) -> tuple[bool, tuple[str, ...], str | None]:
+        """For ``WWW-Authenticate``: Bearer offered?, DPoP ``algs``, the request's scheme."""
+        auth: AuthState | None = g.get(_G_KEY) if has_request_context() else None
+        provider = auth.provider if auth is not None else None
+        bearer, algs = self._offers.get(provider) or self._offers[None]
+        return bearer, algs, auth.scheme if auth is not None else None
+
     def auth_state(self) -> AuthState:
         """The current request's auth state, announced through the signals."""
         state = self._ask_providers()
@@ -94,7 +118,7 @@ class IdGuardState:
             header = request.environ.get("HTTP_AUTHORIZATION")
             if header is None:
                 return _NO_TOKEN
-            if header[:7] in ("Bearer ", "bearer "):
+            if header[:7] in ("Bearer ", "bearer ") and "HTTP_DPOP" not in request.environ:
                 now = time.time()
                 for token_provider in self.token_providers:
                     hit = token_provider.cached_state(header[7:], now)
@@ -160,7 +184,11 @@ class IdGuard:
         ``CLERK_SATELLITE_AUTO_SYNC``, ``CLERK_ORGANIZATION_SYNC_OPTIONS``,
         ``CLERK_DEBUG_HEADERS``, ``CLERK_TREAT_PENDING_AS_SIGNED_OUT``;
         for :attr:`users`: ``AUTH0_CLIENT_ID``, ``AUTH0_CLIENT_SECRET``,
-        ``AUTH0_MANAGEMENT_TOKEN``, ``AUTH0_MANAGEMENT_API_URL``.
+        ``AUTH0_MANAGEMENT_TOKEN``, ``AUTH0_MANAGEMENT_API_URL``;
+        ``IDGUARD_DPOP``, ``AUTH0_DPOP``, ``AUTH0_DPOP_MODE``,
+        ``IDGUARD_DPOP_ALGORITHMS``, ``IDGUARD_DPOP_IAT_OFFSET``, ``IDGUARD_DPOP_IAT_LEEWAY``,
+        ``IDGUARD_DPOP_NONCE``, ``IDGUARD_DPOP_NONCE_LIFETIME``,
+        ``IDGUARD_DPOP_REJECT_BOUND_BEARER``.
         Changes to the configuration after this call are not seen.
 
         Raises :class:`~flask_idguard.errors.ConfigurationError` naming the key to fix.

@@ -23,6 +23,7 @@ from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import TypeGuard
 
 from joserfc.jwk import Key
 from joserfc.jws import JWSRegistry
@@ -35,6 +36,7 @@ __all__ = [
     "Policy",
     "TokenError",
     "VerifiedToken",
+    "check_signature",
     "decode_unverified",
     "verify",
     "verify_signature",
@@ -293,11 +295,21 @@ def _http_date(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
+def is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number usable as a time: not a bool, finite, within float range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer literal of hundreds of digits
+        return False
+
+
 def _number(claims: Mapping[str, Any], name: str, label: str) -> float | None:
     value = claims.get(name)
     if value is None and name not in claims:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_number(value):
         raise TokenError(
             "token-verification-failed",
             f"Invalid JWT {label} claim ({name}) {shown(value)}. Expected number.",
@@ -433,8 +445,25 @@ def _check_audience(claims: Mapping[str, Any], policy: Policy) -> None:
         )
 
 
+def check_signature(parsed: Unverified, key: Key, alg: str) -> None:
+    """Check that ``key`` fits ``alg`` and signed ``parsed``; raise :class:`TokenError` if not.
+
+    ``alg`` must be one of :data:`ASYMMETRIC_ALGORITHMS` (the caller's allow-list check).
+    """
+    _check_key(key, alg)
+    try:
+        valid = _ALG_MODELS[alg].verify(parsed.signing_input, parsed.signature, key)
+    except Exception as exc:
+        raise TokenError(
+            "token-verification-failed", f"Error verifying JWT signature. {type(exc).__name__}"
+        ) from exc
+    if not valid:
+        raise TokenError("token-invalid-signature", "JWT signature is invalid.")
+
+
 def verify_signature(p: Unverified, keys: KeySource, policy: Policy) -> str | None:
-    """Check the header (alg allow-list, no key material, typ) and the signature; return the kid.
+    """Check the header (alg allow-list, no key material, typ), find the key by ``kid`` and
+    check the signature; return the kid.
 
     Claims are not looked at: :func:`verify` adds them, and a handshake token (Clerk) is
     checked with this step alone.
@@ -449,15 +478,7 @@ def verify_signature(p: Unverified, keys: KeySource, policy: Policy) -> str | No
             + (f" {shown(kid)}." if kid is not None else " (the token has no kid)."),
             kid=kid,
         )
-    _check_key(key, alg)
-    try:
-        valid = _ALG_MODELS[alg].verify(p.signing_input, p.signature, key)
-    except Exception as exc:
-        raise TokenError(
-            "token-verification-failed", f"Error verifying JWT signature. {type(exc).__name__}"
-        ) from exc
-    if not valid:
-        raise TokenError("token-invalid-signature", "JWT signature is invalid.")
+    check_signature(p, key, alg)
     return kid
 
 

@@ -19,6 +19,7 @@ from flask_idguard.testing import TestIssuer
 
 from .conftest import AppFactory
 from .conftest import bearer
+from .test_dpop import ALL_DPOP_ALGS
 
 
 def _reason(app: Flask, headers: Mapping[str, str] | None = None, path: str = "/public") -> Any:
@@ -30,8 +31,13 @@ def _reason(app: Flask, headers: Mapping[str, str] | None = None, path: str = "/
 def test_01_no_token_anywhere_is_401_bare_challenge(make_app: AppFactory) -> None:
     r = make_app(IDGUARD_REALM="api").test_client().get("/me")
     assert r.status_code == 401
-    assert r.headers.getlist("WWW-Authenticate") == ['Bearer realm="api"']
+    assert r.headers.getlist("WWW-Authenticate") == [
+        'Bearer realm="api"',
+        f'DPoP algs="{ALL_DPOP_ALGS}"',
+    ]
     assert r.data == b""
+    r = make_app(IDGUARD_DPOP="disabled").test_client().get("/me")
+    assert r.headers.getlist("WWW-Authenticate") == ["Bearer"]
 
 
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])

@@ -93,6 +93,8 @@ CASES: list[tuple[str, Hostile, str]] = [
     ),
     ("exp as a string", lambda i: i.token({"exp": "9999999999"}), "token-verification-failed"),
     ("exp as a boolean", lambda i: i.token({"exp": True}), "token-verification-failed"),
+    ("exp beyond float range", lambda i: i.token({"exp": 10**400}), "token-verification-failed"),
+    ("nbf beyond float range", lambda i: i.token({"nbf": -(10**400)}), "token-verification-failed"),
     ("nbf as a string", lambda i: i.token({"nbf": "0"}), "token-verification-failed"),
     ("iat as a boolean", lambda i: i.token({"iat": False}), "token-verification-failed"),
     ("exp missing", lambda i: i.token(omit=["exp"]), "token-verification-failed"),

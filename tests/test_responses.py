@@ -16,12 +16,13 @@ from flask_idguard.testing import TestIssuer
 
 from .conftest import AppFactory
 from .conftest import bearer
+from .test_dpop import ALL_DPOP_ALGS
 
 
 def test_no_token_is_a_bare_challenge_without_body(app: Flask) -> None:
     r = app.test_client().get("/me")
     assert r.status_code == 401
-    assert r.headers.getlist("WWW-Authenticate") == ["Bearer"]
+    assert r.headers.getlist("WWW-Authenticate") == ["Bearer", f'DPoP algs="{ALL_DPOP_ALGS}"']
     assert r.headers["Cache-Control"] == "no-store"
     assert r.data == b""
 

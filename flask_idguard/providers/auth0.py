@@ -74,7 +74,8 @@ class Auth0Provider(TokenProvider):
             )
         keys = build_key_source(issuer, settings, jwks_url=None, public_keys=None, prefix="AUTH0")
         policy = settings.policy(issuer=issuer, audience=frozenset(audience))
-        return cls("auth0", policy, keys)
+        dpop = settings.dpop_policy(reader, "AUTH0_DPOP", "AUTH0_DPOP_MODE", "IDGUARD_DPOP")
+        return cls("auth0", policy, keys, dpop=dpop, nonces=settings.nonces)
 
     def scopes(self, claims: Mapping[str, Any]) -> frozenset[str]:
         return super().scopes(claims) | string_set(claims.get("permissions"))

@@ -15,6 +15,7 @@ from abc import ABC
 from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
@@ -23,6 +24,10 @@ from flask import Request
 
 from ..auth import AuthState
 from ..auth import Failure
+from ..auth import Scheme
+from ..dpop import DPoPError
+from ..dpop import DPoPPolicy
+from ..dpop_replay import NonceIssuer
 from ..jwt import Policy
 from ..jwt import TokenError
 from ..jwt import Unverified
@@ -65,13 +70,14 @@ def _header_credentials(request: Request) -> Credentials:
             message="Malformed Authorization header: expected 'Bearer <token>'.",
         )
     scheme, token = parts
-    if scheme.lower() != "bearer":
+    lowered = scheme.lower()
+    if lowered not in ("bearer", "dpop"):
         return Credentials(
             failure="missing",
             reason="authorization-scheme-unsupported",
             message=f"The Authorization scheme {scheme[:20]!r} is not supported; use Bearer.",
         )
-    return Credentials(token=token, scheme="bearer")
+    return Credentials(token=token, scheme=lowered)
 
 
 def extract_bearer(
@@ -79,7 +85,8 @@ def extract_bearer(
 ) -> Credentials:
     """The request's bearer token (RFC 6750 §2), from the header and, when enabled, elsewhere.
 
-    ``Authorization: Bearer <token>`` (scheme case-insensitive, RFC 7235). A header that is
+    ``Authorization: Bearer <token>`` or ``DPoP <token>`` (scheme case-insensitive, RFC 7235;
+    ``scheme`` is ``"bearer"`` or ``"dpop"``, the provider applies its DPoP mode). A header that is
     not exactly ``<scheme> SP <token>`` is a malformed request (400); another scheme counts
     as no credentials (401 with a bare challenge, RFC 6750 §3.1). With ``allow_query`` the
     ``access_token`` query parameter counts, with ``allow_form`` the ``access_token`` field
@@ -222,27 +229,98 @@ class TokenProvider(Provider):
     token_type = "access_token"
     emits_headers = False
 
-    def __init__(self, name: str, policy: Policy, keys: KeySource) -> None:
+    def __init__(
+        self,
+        name: str,
+        policy: Policy,
+        keys: KeySource,
+        *,
+        dpop: DPoPPolicy | None = None,
+        nonces: NonceIssuer | None = None,
+    ) -> None:
         self.name = name
         self.policy = policy
         self.keys = keys
+        #: The DPoP mode and proof rules (RFC 9449) for this provider's tokens.
+        self.dpop = dpop if dpop is not None else DPoPPolicy()
+        #: Server nonces: handed out in ``DPoP-Nonce`` response headers.
+        self.nonces = nonces if self.dpop.offers_dpop else None
+        self.emits_headers = self.nonces is not None
         self._cache = _VerifiedCache()
 
     def owns_issuer(self, issuer: str | None) -> bool:
         return issuer is not None and issuer == self.policy.issuer
 
     def cached_state(self, token: str, now: float) -> AuthState | None:
-        """The state of a token this provider verified recently and that is still valid."""
-        return self._cache.get(token, now)
+        """The state of a token this provider verified recently, sent as Bearer without proof.
+
+        None when the token is unknown or expired, or when Bearer would not do in this
+        DPoP mode (``required``, or a DPoP-bound token that must come with its proof).
+        """
+        state = self._cache.get(token, now)
+        if state is None:
+            return None
+        dpop = self.dpop
+        if dpop.mode == "required" or (
+            "cnf" in state.claims and (dpop.mode == "allowed" or dpop.reject_bound_bearer)
+        ):
+            return None
+        return state
 
     def authenticate(self, ctx: RequestContext) -> AuthState | None:
         token = ctx.token
         if token is None or (ctx.routing and not self.owns_issuer(ctx.issuer)):
             return None
+        scheme: Scheme = "dpop" if ctx.credentials.scheme == "dpop" else "bearer"
+        dpop = self.dpop
         now = time.time()
-        cached = self._cache.get(token, now)
-        if cached is not None:
-            return cached
+        try:
+            dpop.check_scheme(scheme)
+            state = self._cache.get(token, now) or self._verify(ctx, token, scheme, now)
+            if not state.is_signed_in or (dpop.mode == "disabled" and not dpop.reject_bound_bearer):
+                return state
+            request = ctx.request
+            if (
+                scheme == "bearer"
+                and "HTTP_DPOP" not in request.environ
+                and "cnf" not in state.claims
+            ):
+                return state
+            proofs = request.headers.getlist("DPoP")
+            # The proof is per request: checked every time, even for a cached token.
+            jkt = dpop.check_request(
+                scheme=scheme,
+                token=token,
+                claims=state.claims,
+                proofs=proofs,
+                method=request.method,
+                url=request.base_url,
+                now=now,
+            )
+        except DPoPError as exc:
+            logger.info("%s: DPoP request refused: %s (%s)", self.name, exc.reason, exc.message)
+            return self._dpop_failure(exc, scheme, now)
+        if jkt is None:
+            return state
+        headers = (("DPoP-Nonce", self.nonces.current(now)),) if self.nonces else ()
+        return replace(state, scheme="dpop", headers=state.headers + headers)
+
+    def _dpop_failure(self, exc: DPoPError, scheme: Scheme, now: float) -> AuthState:
+        failure: Failure = "invalid_scheme" if exc.bare else exc.error
+        headers: tuple[tuple[str, str], ...] = ()
+        if exc.error == "use_dpop_nonce" and self.nonces is not None:
+            headers = (("DPoP-Nonce", self.nonces.current(now)),)
+        return AuthState.signed_out(
+            exc.reason,
+            exc.message,
+            failure=failure,
+            provider=self.name,
+            headers=headers,
+            scheme=scheme if exc.bare else exc.scheme,
+        )
+
+    def _verify(self, ctx: RequestContext, token: str, scheme: Scheme, now: float) -> AuthState:
+        """Verify the token (signature, claims) and remember the signed-in state."""
         parsed = ctx.parsed
         try:
             if isinstance(parsed, TokenError):
@@ -251,7 +329,7 @@ class TokenProvider(Provider):
         except TokenError as exc:
             logger.info("%s: token rejected: %s (%s)", self.name, exc.reason, exc.message)
             return AuthState.signed_out(
-                exc.reason, exc.message, failure="invalid_token", provider=self.name
+                exc.reason, exc.message, failure="invalid_token", provider=self.name, scheme=scheme
             )
         except KeysUnavailable as exc:
             logger.warning("%s: signing keys unavailable: %s", self.name, exc)
@@ -260,6 +338,7 @@ class TokenProvider(Provider):
                 "The identity provider's signing keys cannot be loaded; try again shortly.",
                 failure="unavailable",
                 provider=self.name,
+                scheme=scheme,
             )
         state = self.signed_in_state(token, verified.claims)
         start, until = self.policy.window(verified.claims)
@@ -279,6 +358,7 @@ class TokenProvider(Provider):
             permissions=string_set(claims.get("permissions")),
             roles=string_set(claims.get("roles")),
             org_id=org_id if isinstance(org_id, str) else None,
+            scheme="bearer",
         )
 
     def scopes(self, claims: Mapping[str, Any]) -> frozenset[str]:

@@ -105,4 +105,5 @@ class OIDCProvider(TokenProvider):
             audience=frozenset(audience),
             parties=frozenset(parties) if parties else None,
         )
-        return cls("oidc", policy, keys)
+        dpop = settings.dpop_policy(reader, "IDGUARD_DPOP")
+        return cls("oidc", policy, keys, dpop=dpop, nonces=settings.nonces)

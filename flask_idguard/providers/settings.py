@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
+from typing import cast
 
 from ..config import ConfigReader
+from ..dpop import DEFAULT_ALGORITHMS
+from ..dpop import MODES
+from ..dpop import DPoPPolicy
+from ..dpop import Mode
+from ..dpop import expected_dpop_algorithms
+from ..dpop_replay import InProcessReplayCache
+from ..dpop_replay import NonceIssuer
+from ..dpop_replay import SharedReplayCache
 from ..errors import ConfigurationError
 from ..http import HttpClient
 from ..jwt import Policy
@@ -42,6 +53,23 @@ class Settings:
     strict: bool = False
     required_claims: frozenset[str] = frozenset()
     validators: Mapping[str, Validator | bool] = field(default_factory=dict)
+    #: Shared DPoP rules (``IDGUARD_DPOP_*``); each provider adds its mode.
+    dpop: DPoPPolicy = field(default_factory=DPoPPolicy)
+    nonces: NonceIssuer | None = None
+
+    def dpop_policy(self, reader: ConfigReader, *keys: str) -> DPoPPolicy:
+        """The DPoP policy of a provider whose mode is the first of ``keys`` that is set."""
+        mode: str = "allowed"
+        for key in keys:
+            value = reader.string(key)
+            if value is not None:
+                mode = value.lower()
+                if mode not in MODES:
+                    raise ConfigurationError(
+                        f"{key} must be one of {', '.join(MODES)}, got {value!r}."
+                    )
+                break
+        return replace(self.dpop, mode=cast(Mode, mode))
 
     def policy(
         self, *, issuer: str, audience: frozenset[str], parties: frozenset[str] | None = None
@@ -71,13 +99,16 @@ class Settings:
         if timeout == 0:
             raise ConfigurationError("IDGUARD_HTTP_TIMEOUT must be more than 0 seconds.")
         cache = reader.raw("IDGUARD_CACHE")
-        if cache is not None and not all(hasattr(cache, m) for m in ("get", "set")):
+        if cache is not None and not all(hasattr(cache, m) for m in ("get", "set", "add")):
             raise ConfigurationError(
                 "IDGUARD_CACHE must be a cachelib cache (e.g. cachelib.RedisCache(...)), "
                 f"got {type(cache).__name__}."
             )
         max_age = reader.raw("IDGUARD_MAX_TOKEN_AGE")
+        nonces = _nonces(reader)
         return cls(
+            dpop=_dpop(reader, cache, nonces),
+            nonces=nonces,
             allow_query_token=reader.flag("IDGUARD_ALLOW_QUERY_TOKEN", False),
             allow_form_token=reader.flag("IDGUARD_ALLOW_FORM_TOKEN", False),
             max_token_age=(
@@ -97,6 +128,50 @@ class Settings:
             cache=cache,
             http=HttpClient(timeout=timeout),
         )
+
+
+def _dpop(reader: ConfigReader, cache: Any, nonces: NonceIssuer | None) -> DPoPPolicy:
+    """The shared DPoP rules: ``IDGUARD_DPOP_ALGORITHMS``, ``_IAT_OFFSET``, ``_IAT_LEEWAY``..."""
+    try:
+        algorithms = expected_dpop_algorithms(
+            reader.strings("IDGUARD_DPOP_ALGORITHMS", list(DEFAULT_ALGORITHMS)) or []
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"IDGUARD_DPOP_ALGORITHMS: {exc}") from None
+    replay = SharedReplayCache(cache) if cache is not None else InProcessReplayCache()
+    return DPoPPolicy(
+        algorithms=algorithms,
+        iat_offset=reader.number("IDGUARD_DPOP_IAT_OFFSET", 300),
+        iat_leeway=reader.number("IDGUARD_DPOP_IAT_LEEWAY", 30),
+        reject_bound_bearer=reader.flag("IDGUARD_DPOP_REJECT_BOUND_BEARER", False),
+        nonce_check=nonces.check if nonces is not None else None,
+        replay_check=replay.add,
+    )
+
+
+def _nonces(reader: ConfigReader) -> NonceIssuer | None:
+    """``IDGUARD_DPOP_NONCE``: a secret (str/bytes), True (a random per-process secret), off."""
+    value = reader.raw("IDGUARD_DPOP_NONCE")
+    if isinstance(value, str) and value.strip().lower() in ("", "0", "false", "no", "off"):
+        return None
+    if value is None or value is False:
+        return None
+    if value is True or (
+        isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on")
+    ):
+        secret = secrets.token_bytes(32)
+    elif isinstance(value, (str, bytes)):
+        secret = value.encode() if isinstance(value, str) else value
+        if len(secret) < 16:
+            raise ConfigurationError(
+                "IDGUARD_DPOP_NONCE must be a secret of at least 16 bytes (or True)."
+            )
+    else:
+        raise ConfigurationError(
+            f"IDGUARD_DPOP_NONCE must be a secret string or True, got {type(value).__name__}."
+        )
+    lifetime = reader.number("IDGUARD_DPOP_NONCE_LIFETIME", 300, minimum=1)
+    return NonceIssuer(secret, lifetime)
 
 
 def _validators(value: Any) -> Mapping[str, Validator | bool]:

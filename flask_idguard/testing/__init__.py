@@ -11,14 +11,19 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 if TYPE_CHECKING:
+    from .dpop import DPoPKey
     from .issuer import TestIssuer
     from .issuer import b64url
 
-__all__ = ["TestIssuer", "b64url"]
+__all__ = ["DPoPKey", "TestIssuer", "b64url"]
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use, so that loading the pytest plugin stays cheap.
+    if name == "DPoPKey":
+        from . import dpop
+
+        return dpop.DPoPKey
     if name in __all__:
         from . import issuer
 

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
     from _typeshed.wsgi import WSGIEnvironment
 
+    from .dpop import DPoPKey
+
 __all__ = ["TestIssuer", "b64url"]
 
 _PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -286,8 +288,12 @@ class TestIssuer:
         expires_in: int = 300,
         omit: Iterable[str] = (),
         now: float | None = None,
+        dpop: DPoPKey | str | None = None,
     ) -> str:
         """Mint a signed compact JWT.
+
+        With ``dpop`` (a :class:`~flask_idguard.testing.DPoPKey` or a thumbprint), the token
+        is DPoP-bound: ``cnf: {"jkt": ...}`` (RFC 9449 §6.1).
 
         The payload holds ``iss``, ``sub="user_123"``, ``aud`` (unless the audience is ``None``),
         ``iat`` and ``exp=iat+expires_in`` (``now`` defaults to the current time), updated by
@@ -305,6 +311,8 @@ class TestIssuer:
             else:
                 hdr[name] = value
         payload = self.claims(claims, expires_in=expires_in, omit=omit, now=now)
+        if dpop is not None:
+            payload["cnf"] = {"jkt": dpop if isinstance(dpop, str) else dpop.jkt}
         return self.sign_raw(hdr, payload, kid=key.kid)
 
     def sign_raw(

@@ -78,3 +78,11 @@ def idguard_issuer_factory(
         return _mocked(TestIssuer(**kwargs), idguard_responses)
 
     return make
+
+
+@pytest.fixture
+def idguard_dpop_key() -> Any:
+    """A fresh :class:`~flask_idguard.testing.DPoPKey` (ES256): bind tokens, sign proofs."""
+    from .dpop import DPoPKey
+
+    return DPoPKey()

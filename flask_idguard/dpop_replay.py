@@ -1,0 +1,134 @@
+"""What DPoP needs beyond the proof itself: a ``jti`` replay cache and server nonces.
+
+Neither is in Auth0's SDKs. The replay cache remembers each accepted proof for as long
+as its ``iat`` keeps it acceptable; the nonces are stateless (an HMAC of a time window),
+so every worker that shares the secret accepts every other worker's nonces.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+__all__ = ["InProcessReplayCache", "NonceIssuer", "SharedReplayCache"]
+
+logger = logging.getLogger("flask_idguard")
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class InProcessReplayCache:
+    """Bounded, thread-safe set of recently used proofs, each kept for its TTL.
+
+    When full of live entries the oldest one is dropped (and a warning logged): memory
+    stays bounded, and a replay needs a proof older than ``size`` newer ones. Share the
+    cache between workers with ``IDGUARD_CACHE`` instead.
+    """
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+        self._warned = False
+
+    def add(self, key: str, ttl: float) -> bool:
+        """Remember ``key`` for ``ttl`` seconds; False when it is already remembered."""
+        digest = _digest(key)
+        now = time.monotonic()
+        with self._lock:
+            until = self._entries.get(digest)
+            if until is not None and until > now:
+                return False
+            self._entries.pop(digest, None)
+            self._expire(now)
+            self._entries[digest] = now + ttl
+            return True
+
+    def _expire(self, now: float) -> None:
+        entries = self._entries
+        while entries:
+            oldest, until = next(iter(entries.items()))
+            if until > now and len(entries) < self._size:
+                return
+            if until > now and not self._warned:
+                self._warned = True
+                logger.warning(
+                    "DPoP replay cache full (%d live proofs); dropping the oldest. Configure "
+                    "IDGUARD_CACHE (e.g. a RedisCache) for a larger, shared cache.",
+                    self._size,
+                )
+            del entries[oldest]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class SharedReplayCache:
+    """The replay cache in a cachelib cache (``IDGUARD_CACHE``): one for all workers.
+
+    Uses the backend's atomic ``add`` (Redis ``SET NX``, memcached ``add``), so two workers
+    never both accept the same proof. While the backend fails (Redis down), proofs are
+    remembered in-process and a warning is logged: replays are still caught per worker.
+    """
+
+    def __init__(self, cache: Any, prefix: str = "idguard:dpop:jti:") -> None:
+        self._cache = cache
+        self._prefix = prefix
+        self._fallback = InProcessReplayCache()
+
+    def add(self, key: str, ttl: float) -> bool:
+        """Remember ``key`` for ``ttl`` seconds; False when it is already remembered."""
+        timeout = max(1, int(ttl + 0.999))
+        try:
+            return bool(self._cache.add(self._prefix + _digest(key), 1, timeout=timeout))
+        except Exception as exc:
+            logger.warning("DPoP replay cache: the shared cache failed (%s); using memory", exc)
+            return self._fallback.add(key, ttl)
+
+
+class NonceIssuer:
+    """Stateless DPoP server nonces: ``b64url(window || HMAC(secret, window)[:16])``.
+
+    A nonce is valid in the window it was made in and the next one, so it lives between
+    ``lifetime`` and ``2 * lifetime`` seconds.
+    """
+
+    def __init__(self, secret: bytes, lifetime: float = 300.0) -> None:
+        if not secret:
+            raise ValueError("the nonce secret must not be empty")
+        self._key = hashlib.sha256(b"flask-idguard dpop nonce\x00" + secret).digest()
+        self.lifetime = lifetime
+
+    def _window(self, now: float | None) -> int:
+        return int((time.time() if now is None else now) // self.lifetime)
+
+    def _make(self, window: int) -> str:
+        raw = window.to_bytes(8, "big")
+        mac = hmac.new(self._key, raw, hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(raw + mac).rstrip(b"=").decode("ascii")
+
+    def current(self, now: float | None = None) -> str:
+        """The nonce to hand out now (``DPoP-Nonce``)."""
+        return self._make(self._window(now))
+
+    def check(self, value: object, now: float | None = None) -> bool:
+        """Whether ``value`` (a proof's ``nonce`` claim) is a nonce of ours, still fresh."""
+        if not isinstance(value, str) or len(value) != 32:
+            return False
+        try:
+            raw = base64.urlsafe_b64decode(value + "==")
+        except (binascii.Error, ValueError):
+            return False
+        window = int.from_bytes(raw[:8], "big")
+        if self._window(now) - window not in (0, 1):
+            return False
+        return hmac.compare_digest(self._make(window), value)
