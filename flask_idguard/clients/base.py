@@ -247,12 +247,10 @@ class APIClient:
                 timeout=self.timeout,
                 allow_redirects=False,
             )
-        except requests.RequestException as exc:
+        except (requests.RequestException, OSError) as exc:
             raise self._no_answer(exc, method, path) from None
 
-    def _no_answer(
-        self, exc: requests.RequestException, method: str, path: str
-    ) -> APIConnectionError:
+    def _no_answer(self, exc: Exception, method: str, path: str) -> APIConnectionError:
         """The error for a call that got no answer (after the retries), logged."""
         if isinstance(exc, requests.Timeout):
             message = f"no answer within {self.timeout:g} s"
@@ -271,6 +269,20 @@ class APIClient:
     ) -> Any:
         """Send one call; the parsed JSON body (``None`` for an empty one) or a typed error."""
         return self._result(self._send(method, path, params=params, body=body), method, path)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Query | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Any other endpoint of the provider's API, with this client's credentials, retries
+        and errors: ``client.call("POST", "/users/user_1/ban")``. ``path`` is relative to the
+        API's base URL (``…/v1`` for Clerk, ``…/api/v2`` for Auth0). The parsed JSON answer
+        (``None`` for an empty one), or :class:`~flask_idguard.IdGuardAPIError`."""
+        return self._request(method, path, params=params, body=body)
 
     def _object(self, method: str, path: str, **kwargs: Any) -> UserDict:
         """A call whose answer must be a JSON object."""

@@ -1,5 +1,5 @@
-"""The few Backend API calls request authentication needs: JWKS, handshake payload, refresh,
-session tokens (clerk.md §1.10, §2.2, §3, §5)."""
+"""The Backend API calls request authentication needs: handshake payload, refresh, session
+tokens (clerk.md §1.10, §2.2, §5), on the users API client's session, retries and errors."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
-
+from ...clients.clerk import ClerkClient
+from ...clients.errors import APIConnectionError
+from ...clients.errors import IdGuardAPIError
 from ...http import HttpClient
 
-__all__ = ["BackendAPIError", "ClerkBackend", "SUPPORTED_BAPI_VERSION"]
+__all__ = ["SUPPORTED_BAPI_VERSION", "BackendAPIError", "ClerkBackend"]
 
 logger = logging.getLogger("flask_idguard")
 
@@ -23,8 +22,8 @@ SUPPORTED_BAPI_VERSION = "2026-05-12"
 
 
 class BackendAPIError(Exception):
-    """A Backend API call failed. ``code`` is Clerk's first error code, or ``fetch-error``
-    when the API could not be reached."""
+    """A Backend API call failed. ``code`` is Clerk's first error code (``unexpected_error``
+    without one), or ``fetch-error`` when the API could not be reached."""
 
     def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -33,40 +32,40 @@ class BackendAPIError(Exception):
 
 
 class ClerkBackend:
-    """One instance's Backend API: ``{api_url}/{api_version}/…`` with the secret key.
+    """One instance's Backend API, as the request path uses it.
 
-    The secret is sent only in the ``Authorization`` header and never appears in messages.
+    Calls made while a request waits are retried once at most and never wait long for a
+    rate limit; the secret key is sent only in the ``Authorization`` header.
     """
 
     def __init__(
         self, *, api_url: str, api_version: str, secret_key: str, timeout: float = 5.0
     ) -> None:
-        self.base = f"{api_url.rstrip('/')}/{api_version.strip('/')}"
-        self.timeout = timeout
-        self._secret_key = secret_key
-        headers = {
-            "Authorization": f"Bearer {secret_key}",
-            "Clerk-API-Version": SUPPORTED_BAPI_VERSION,
-            "User-Agent": "flask-idguard",
-        }
+        self.client = ClerkClient(
+            secret_key,
+            api_url=api_url,
+            api_version=api_version,
+            timeout=timeout,
+            retries=1,
+            max_retry_wait=1.0,
+            allow_insecure_http=True,  # the URL was checked when the configuration was read
+        )
+        self.client.session.headers["Clerk-API-Version"] = SUPPORTED_BAPI_VERSION
         #: JWKS fetches: GET with retries, through the shared key-set machinery.
-        self.jwks_http = HttpClient(timeout=timeout, headers=headers)
-        session = requests.Session()
-        # Only idempotent calls are retried: a refresh or token mint is a POST.
-        retry = Retry(total=2, backoff_factor=0.1, status_forcelist=(502, 503, 504),
-                      allowed_methods={"GET"}, raise_on_status=False)  # fmt: skip
-        adapter = HTTPAdapter(max_retries=retry)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.headers.update(headers)
-        self._session = session
+        self.jwks_http = HttpClient(
+            timeout=timeout,
+            headers={
+                "Authorization": f"Bearer {secret_key}",
+                "Clerk-API-Version": SUPPORTED_BAPI_VERSION,
+            },
+        )
 
     def __repr__(self) -> str:
-        return f"ClerkBackend({self.base!r})"
+        return f"ClerkBackend({self.client.base_url!r})"
 
     @property
     def jwks_url(self) -> str:
-        return f"{self.base}/jwks"
+        return f"{self.client.base_url}/jwks"
 
     def _call(
         self,
@@ -76,33 +75,15 @@ class ClerkBackend:
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Any:
-        url = f"{self.base}{path}"
         try:
-            resp = self._session.request(
-                method, url, params=params, json=body, timeout=self.timeout
-            )
-        except (requests.RequestException, OSError) as exc:
+            query = list(params.items()) if params is not None else None
+            return self.client.call(method, path, params=query, body=body)
+        except APIConnectionError as exc:
+            raise BackendAPIError("fetch-error", str(exc)) from None
+        except IdGuardAPIError as exc:
             raise BackendAPIError(
-                "fetch-error",
-                f"{method} {self.base}{path.split('?')[0]} failed: {type(exc).__name__}",
+                exc.code or "unexpected_error", str(exc), status=exc.status
             ) from None
-        try:
-            data = resp.json()
-        except ValueError:
-            data = None
-        if not 200 <= resp.status_code < 300:
-            code = "unexpected_error"
-            errors = data.get("errors") if isinstance(data, dict) else None
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                first = errors[0].get("code")
-                if isinstance(first, str) and first:
-                    code = first
-            raise BackendAPIError(
-                code,
-                f"{method} {path} answered HTTP {resp.status_code} ({code})",
-                status=resp.status_code,
-            )
-        return data
 
     def handshake_payload(self, nonce: str) -> list[str]:
         """The ``Set-Cookie`` directives stored under a handshake nonce."""
@@ -123,10 +104,9 @@ class ClerkBackend:
         suffixed_cookies: bool,
     ) -> list[str]:
         """``POST /sessions/{sid}/refresh``: the new ``Set-Cookie`` strings."""
-        path = f"/sessions/{quote(session_id, safe='')}/refresh"
         data = self._call(
             "POST",
-            path,
+            f"/sessions/{quote(session_id, safe='')}/refresh",
             params={"suffixed_cookies": "true"} if suffixed_cookies else None,
             body={
                 "format": "cookie",
