@@ -80,7 +80,12 @@ REPEATED = "IdGuard @requires_auth, repeated token"
 FRESH = "IdGuard @requires_auth, fresh token"
 PYJWT = "Hand-rolled PyJWT decorator, fresh token"
 AUTHLIB = "Authlib ResourceProtector (RFC 9068), fresh token"
-ROWS = (BARE, BARE_HEADER, BARE_IDGUARD, REPEATED, FRESH, PYJWT, AUTHLIB)
+BARE_COOKIE = "Bare view, Flask app without IdGuard, same Clerk cookies (ignored)"
+CLERK = "IdGuard Clerk provider @requires_auth, repeated session cookie"
+ROWS = (BARE, BARE_HEADER, BARE_IDGUARD, REPEATED, FRESH, PYJWT, AUTHLIB, BARE_COOKIE, CLERK)
+#: Clerk's test-suite publishable key (production instance, no handshake for valid cookies).
+CLERK_PK = "pk_live_Y2xlcmsuaW5zcGlyZWQucHVtYS03NC5sY2wuZGV2JA"
+CLERK_FAPI = "clerk.inspired.puma-74.lcl.dev"
 
 PACKAGES = ("Flask", "Werkzeug", "PyJWT", "Authlib", "joserfc", "cryptography", "responses")
 
@@ -153,6 +158,37 @@ def idguard_app(issuer: TestIssuer, *, static_keys: bool) -> Flask:
         return {"ok": True}
 
     return app
+
+
+def clerk_app(issuer: TestIssuer) -> Flask:
+    """``/clerk``: a Clerk-protected view, keys from ``CLERK_JWT_KEY`` (networkless)."""
+    app = Flask("bench-clerk")
+    app.config.update(
+        CLERK_PUBLISHABLE_KEY=CLERK_PK,
+        CLERK_SECRET_KEY="sk_live_bench",
+        CLERK_JWT_KEY=issuer.public_pem(),
+    )
+    IdGuard(app)
+
+    @app.get("/clerk")
+    @requires_auth
+    def protected() -> Any:
+        return {"ok": True}
+
+    return app
+
+
+def clerk_cookies(issuer: TestIssuer) -> dict[str, str]:
+    """A browser's document navigation with a valid Clerk session (valid for an hour)."""
+    now = int(time.time())
+    claims = {"iss": f"https://{CLERK_FAPI}", "sub": "user_1", "sid": "sess_1", "iat": now,
+              "azp": "https://example.com", "nbf": now - 10, "exp": now + 3600}  # fmt: skip
+    token = issuer.token(claims, expires_in=3600)
+    return {
+        "Host": "example.com",
+        "Sec-Fetch-Dest": "document",
+        "Cookie": f"__client_uat={now - 60}; __session={token}",
+    }
 
 
 def pyjwt_required(public_key: RSAPublicKey, audience: str, issuer: str) -> Callable[[F], F]:
@@ -301,6 +337,14 @@ def build_cells(issuer: TestIssuer, fresh: Sequence[Headers]) -> tuple[list[Cell
         Cell(FRESH, RequestLoop(idguard_client, "/protected", fresh)),
         Cell(PYJWT, RequestLoop(peers_client, "/pyjwt", fresh)),
         Cell(AUTHLIB, RequestLoop(peers_client, "/authlib", fresh)),
+    ]
+    # Cookies go in the header as a browser sends them (the test client's jar would drop them).
+    session = [clerk_cookies(issuer)]
+    clerk_client = clerk_app(issuer).test_client(use_cookies=False)
+    expect(clerk_client, "/clerk", {"Cookie": "__client_uat=0", "Accept": "application/json"}, 401)
+    cells += [
+        Cell(BARE_COOKIE, RequestLoop(peers.test_client(use_cookies=False), "/bare", session)),
+        Cell(CLERK, RequestLoop(clerk_client, "/clerk", session)),
     ]
     for cell in cells:
         cell.run(1)
@@ -528,6 +572,8 @@ def print_report(
     print(f"  repeated / bare (IdGuard app, no header) = {repeated_vs_hooks:.3f}")
     print(f"  bare IdGuard app / bare Flask app        = {hooks_vs_bare:.3f}")
     print(f"  fresh - repeated (verification cost)     = {verification:.1f} us")
+    clerk_vs_cookie = stats[CLERK]["median_us"] / stats[BARE_COOKIE]["median_us"]
+    print(f"  Clerk session / bare with the same cookies = {clerk_vs_cookie:.3f}")
     print()
     print("Targets (design.md section 8):")
     for goal in goals:
