@@ -117,7 +117,7 @@ class HttpClient:
             raise
         except requests.Timeout:
             raise FetchError(f"GET {shown} timed out") from None
-        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise FetchError(f"GET {shown} failed: {type(exc).__name__}") from None
         try:
             data = json.loads(body, parse_constant=_reject_constant)
