@@ -56,6 +56,8 @@ class AuthState:
     org_role: str | None = None
     org_slug: str | None = None
     org_permissions: frozenset[str] = frozenset()
+    #: Namespaced custom claims without their namespace (``AUTH0_CLAIMS_NAMESPACE``).
+    custom_claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     #: Response headers the ``after_request`` hook appends (Set-Cookie, x-clerk-auth-*...).
     headers: tuple[tuple[str, str], ...] = ()
     #: A handshake answers the request itself with a 307 to this URL.

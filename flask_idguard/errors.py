@@ -25,6 +25,7 @@ __all__ = [
     "InsufficientScope",
     "InvalidRequest",
     "InvalidToken",
+    "IssuerResolverError",
     "ServiceUnavailable",
     "header_safe",
 ]
@@ -73,7 +74,10 @@ class IdGuardError(HTTPException):
         if has_app_context():
             state = current_app.extensions.get("idguard")
             realm = getattr(state, "realm", None)
+        from .resource_metadata import resource_metadata_param
+
         params = ([("realm", realm)] if realm else []) + self.challenge_params()
+        params += resource_metadata_param()
         return ["Bearer " + ", ".join(f'{k}="{v}"' for k, v in params) if params else "Bearer"]
 
     def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
@@ -154,3 +158,17 @@ class ServiceUnavailable(IdGuardError):
 
     def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
         return super().get_headers(environ, scope) + [("Retry-After", "5")]
+
+
+class IssuerResolverError(IdGuardError):
+    """500 ``server_error``: the application's issuer resolver raised or returned garbage.
+
+    A bug to fix, not a bad token; the cause is logged on the ``flask_idguard`` logger.
+    """
+
+    code = 500
+    error = "server_error"
+    description = "The issuer resolver failed; see the server log."
+
+    def challenges(self) -> list[str]:
+        return []

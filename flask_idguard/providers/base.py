@@ -23,13 +23,17 @@ from flask import Request
 
 from ..auth import AuthState
 from ..auth import Failure
+from ..jwks import IssuerMismatch
 from ..jwt import Policy
 from ..jwt import TokenError
 from ..jwt import Unverified
 from ..jwt import decode_unverified
+from ..jwt import shown
 from ..jwt import verify
 from ..keys import KeySource
 from ..keys import KeysUnavailable
+from .issuers import IssuerContext
+from .issuers import IssuerRouter
 
 __all__ = ["Credentials", "Provider", "RequestContext", "TokenProvider", "extract_bearer"]
 
@@ -222,23 +226,51 @@ class TokenProvider(Provider):
     token_type = "access_token"
     emits_headers = False
 
-    def __init__(self, name: str, policy: Policy, keys: KeySource) -> None:
+    def __init__(
+        self, name: str, policy: Policy, keys: KeySource, *, router: IssuerRouter | None = None
+    ) -> None:
         self.name = name
+        #: The policy (with one issuer's keys); with a ``router``, the template of each issuer's.
         self.policy = policy
         self.keys = keys
+        #: Several issuers (an allow-list or a resolver) instead of ``policy.issuer``.
+        self.router = router
         self._cache = _VerifiedCache()
 
+    @property
+    def static_issuers(self) -> frozenset[str]:
+        """The issuers configured for this provider (a resolver's are not known in advance)."""
+        if self.router is not None:
+            return self.router.issuers.static
+        return frozenset({self.policy.issuer}) if self.policy.issuer else frozenset()
+
     def owns_issuer(self, issuer: str | None) -> bool:
+        if self.router is not None:
+            return self.router.issuers.owns(issuer)
         return issuer is not None and issuer == self.policy.issuer
 
     def cached_state(self, token: str, now: float) -> AuthState | None:
-        """The state of a token this provider verified recently and that is still valid."""
+        """The state of a token this provider verified recently and that is still valid.
+
+        None with an issuer resolver, whose answer may differ from one request to the next.
+        """
+        if self.router is not None and self.router.issuers.resolver is not None:
+            return None
         return self._cache.get(token, now)
 
     def authenticate(self, ctx: RequestContext) -> AuthState | None:
         token = ctx.token
         if token is None or (ctx.routing and not self.owns_issuer(ctx.issuer)):
             return None
+        policy, keys = self.policy, self.keys
+        if self.router is not None:
+            request = ctx.request
+            target = self.router.select(
+                ctx.parsed, IssuerContext(request.url, request.headers, ctx.issuer)
+            )
+            if isinstance(target, AuthState):
+                return target
+            policy, keys = target
         now = time.time()
         cached = self._cache.get(token, now)
         if cached is not None:
@@ -247,11 +279,19 @@ class TokenProvider(Provider):
         try:
             if isinstance(parsed, TokenError):
                 raise parsed
-            verified = verify(token, self.keys, self.policy, now=now, parsed=parsed)
+            verified = verify(token, keys, policy, now=now, parsed=parsed)
         except TokenError as exc:
             logger.info("%s: token rejected: %s (%s)", self.name, exc.reason, exc.message)
             return AuthState.signed_out(
                 exc.reason, exc.message, failure="invalid_token", provider=self.name
+            )
+        except IssuerMismatch as exc:
+            logger.warning("%s: %s", self.name, exc)
+            return AuthState.signed_out(
+                "token-invalid-issuer",
+                f"The discovery document of {shown(ctx.issuer)} names another issuer.",
+                failure="invalid_token",
+                provider=self.name,
             )
         except KeysUnavailable as exc:
             logger.warning("%s: signing keys unavailable: %s", self.name, exc)
@@ -262,7 +302,7 @@ class TokenProvider(Provider):
                 provider=self.name,
             )
         state = self.signed_in_state(token, verified.claims)
-        start, until = self.policy.window(verified.claims)
+        start, until = policy.window(verified.claims)
         self._cache.put(token, start, min(until, now + self._cache.max_age), state)
         return state
 
