@@ -46,14 +46,15 @@ Check = Callable[[AuthState], None]
 logger = logging.getLogger("flask_idguard")
 
 
-def _guard(*checks: Check) -> Callable[[F], F]:
+def _guard(*checks: Check, vary: bool = False) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         is_async = inspect.iscoroutinefunction(view)
 
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if request.method != "OPTIONS":
-                after_this_request(_vary)
+                if vary:
+                    after_this_request(_vary)
                 state = current_auth_state()
                 for check in checks:
                     check(state)
@@ -67,8 +68,16 @@ def _guard(*checks: Check) -> Callable[[F], F]:
 
 
 def _vary(response: Response) -> Response:
-    """A protected answer depends on the credentials: shared caches must key on them."""
-    response.vary.add("Authorization")
+    """An optional-auth answer differs with and without credentials: caches must key on them.
+
+    (A view that requires sign-in needs no ``Vary``: shared caches do not store answers to
+    requests with ``Authorization`` (RFC 9111 §3.5), and its 401 is ``no-store``.)
+    """
+    vary = response.headers.get("Vary")
+    if vary is None:
+        response.headers["Vary"] = "Authorization"
+    elif "authorization" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Authorization"
     return response
 
 
@@ -185,7 +194,7 @@ def requires_auth(
                 "scopes cannot be combined with optional=True: check current_auth.scopes "
                 "in the view, or use @scopes_include on a view that requires sign-in"
             )
-        decorator = _guard(_optional(pass_invalid))
+        decorator = _guard(_optional(pass_invalid), vary=True)
         return decorator(view) if view is not None else decorator
     checks: list[Check] = [_signed_in(redirect)]
     if scopes is not None:

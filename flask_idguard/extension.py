@@ -51,6 +51,11 @@ class IdGuardState:
     #: RFC 9728 metadata (``IDGUARD_RESOURCE_METADATA``), None when off.
     resource_metadata: ResourceMetadata | None = None
 
+    @cached_property
+    def _good_hosts(self) -> set[str]:
+        """Host headers already found valid (a few): most requests skip the grammar check."""
+        return set()
+
     @property
     def routing(self) -> bool:
         """Bearer tokens are routed by ``iss`` when more than one provider is configured."""
@@ -90,11 +95,16 @@ class IdGuardState:
 
     def _ask_providers(self) -> AuthState:
         """Ask the providers, in order, for the current request's auth state."""
-        if not environ_host_ok(request.environ):
-            return _BAD_HOST  # nothing is authenticated on a request with a forged Host
+        environ = request.environ
+        host = environ.get("HTTP_HOST")
+        if host is not None and host not in self._good_hosts:
+            if not environ_host_ok(environ):
+                return _BAD_HOST  # nothing is authenticated on a request with a forged Host
+            if len(self._good_hosts) < 64:
+                self._good_hosts.add(host)
         if self.header_only:
             # Fast path: no Authorization header, or a token verified moments ago.
-            header = request.environ.get("HTTP_AUTHORIZATION")
+            header = environ.get("HTTP_AUTHORIZATION")
             if header is None:
                 return _NO_TOKEN
             if header[:7] in ("Bearer ", "bearer "):

@@ -240,3 +240,23 @@ def make_settings() -> Callable[[], Settings]:
         return Settings.from_config(ConfigReader(Flask("s"), environ={}))
 
     return make
+
+
+def test_key_sets_are_shared_per_jwks_uri(
+    idguard_issuer_factory: MakeIssuer, idguard_responses: Any
+) -> None:
+    """Two custom domains of one tenant name the same jwks_uri: it is fetched once."""
+    import responses
+
+    a = idguard_issuer_factory(issuer="https://tenant-a.test/", audience="https://api")
+    idguard_responses.add(
+        responses.GET,
+        "https://brand.test/.well-known/openid-configuration",
+        json={"issuer": "https://brand.test/", "jwks_uri": a.jwks_uri},
+    )
+    app = build_app(AUTH0_DOMAINS=["tenant-a.test", "brand.test"], AUTH0_AUDIENCE="https://api")
+    client = app.test_client()
+    assert client.get("/me", headers=bearer(a.token())).status_code == 200
+    brand = a.token({"iss": "https://brand.test/"})
+    assert client.get("/me", headers=bearer(brand)).status_code == 200
+    assert (a.discovery_calls, a.jwks_calls) == (1, 1)
