@@ -18,8 +18,10 @@ from .errors import InsufficientPermission
 from .errors import InsufficientScope
 from .errors import InvalidRequest
 from .errors import InvalidToken
+from .errors import IssuerResolverError
 from .errors import ServiceUnavailable
 from .extension import IdGuard
+from .providers.issuers import IssuerContext
 
 __all__ = [
     "AuthState",
@@ -31,6 +33,8 @@ __all__ = [
     "InsufficientScope",
     "InvalidRequest",
     "InvalidToken",
+    "IssuerContext",
+    "IssuerResolverError",
     "ServiceUnavailable",
     "claim_check",
     "claim_equals",
