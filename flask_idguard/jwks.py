@@ -433,6 +433,8 @@ class DiscoveredJWKS:
         if not isinstance(data, dict):
             raise ValueError("the discovery document is not a JSON object")
         issuer = data.get("issuer")
+        if not isinstance(issuer, str):
+            raise ValueError("the discovery document has no 'issuer' string")
         if issuer != self.issuer:
             raise _MismatchedIssuer(
                 f"the discovery document's issuer {issuer!r} does not equal the configured "

@@ -11,8 +11,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from flask_idguard.host import host_is_valid
 from flask_idguard.testing import TestIssuer
 
 from .conftest import AppFactory
@@ -112,6 +117,25 @@ def test_37_no_host_header_uses_server_name(app: Flask, issuer: TestIssuer) -> N
     client = app.test_client()
     r = client.get("/me", headers=bearer(issuer.token()), environ_overrides=environ)
     assert r.status_code == 200
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    host=st.text(alphabet=st.sampled_from("aZ09.-_~:[]/?#@\\ %,\t") | st.characters(), max_size=40)
+)
+def test_37_any_host_is_200_or_400_never_500(app: Flask, host: str) -> None:
+    """Whatever the Host, a protected view answers 401 (no token) or 400, and an accepted
+    Host never carries a structural character."""
+    try:
+        r = app.test_client().get("/me", environ_overrides={"HTTP_HOST": host})
+    except (UnicodeEncodeError, ValueError):
+        return  # the test client cannot send it; a server could not receive it either
+    assert r.status_code in (400, 401)
+    if r.status_code == 401:
+        assert not any(c in host for c in "/?#@\\ ,\t%") and host
+        assert host_is_valid(host)
 
 
 # -- row 38: optional authentication -------------------------------------------------------------
