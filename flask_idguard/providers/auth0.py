@@ -134,7 +134,7 @@ class Auth0Provider(TokenProvider):
         audience = reader.strings("AUTH0_AUDIENCE") or reader.strings("AUDIENCE")
         if not audience:
             raise ConfigurationError(
-                "AUTH0_AUDIENCE is required with AUTH0_DOMAIN: set it to the API identifier "
+                "AUTH0_AUDIENCE is required for the Auth0 provider: set it to the API identifier "
                 "shown in the Auth0 dashboard (APIs → Identifier)."
             )
         settings = settings.overridden(
@@ -168,15 +168,11 @@ class Auth0Provider(TokenProvider):
                     "AUTH0_ISSUER skips discovery, so it needs AUTH0_JWKS_URI or "
                     "AUTH0_PUBLIC_KEY; or remove it and let AUTH0_DOMAIN's discovery find the keys."
                 )
-            if issuer_url is not None and domain is not None:
-                # AUTH0_DOMAIN then only names the tenant (Management API); the issuer is explicit.
-                issuer = _issuer("AUTH0_ISSUER", issuer_url, settings)
-                _issuer(*domain, settings)
-            elif issuer_url is not None:
-                issuer = _issuer("AUTH0_ISSUER", issuer_url, settings)
-            else:
-                assert domain is not None
-                issuer = _issuer(*domain, settings)
+            # With both, AUTH0_ISSUER names the issuer and AUTH0_DOMAIN only the tenant
+            # (Management API); the domain is still validated.
+            from_domain = _issuer(*domain, settings) if domain is not None else None
+            issuer = _issuer("AUTH0_ISSUER", issuer_url, settings) if issuer_url else from_domain
+            assert issuer is not None
             keys = build_key_source(
                 issuer,
                 settings,
