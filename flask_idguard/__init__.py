@@ -32,9 +32,11 @@ from .errors import InvalidAuthScheme
 from .errors import InvalidDPoPProof
 from .errors import InvalidRequest
 from .errors import InvalidToken
+from .errors import IssuerResolverError
 from .errors import ServiceUnavailable
 from .errors import UseDPoPNonce
 from .extension import IdGuard
+from .providers.issuers import IssuerContext
 
 __all__ = [
     "APIAuthenticationFailed",
@@ -59,6 +61,8 @@ __all__ = [
     "InvalidDPoPProof",
     "InvalidRequest",
     "InvalidToken",
+    "IssuerContext",
+    "IssuerResolverError",
     "ServiceUnavailable",
     "User",
     "UseDPoPNonce",

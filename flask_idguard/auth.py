@@ -79,6 +79,8 @@ class AuthState:
     session_status: str | None = None
     actor: Mapping[str, Any] | None = None
     factor_verification_age: tuple[float, float] | None = None
+    #: Namespaced custom claims without their namespace (``AUTH0_CLAIMS_NAMESPACE``).
+    custom_claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     #: Response headers the ``after_request`` hook appends (Set-Cookie, x-clerk-auth-*...).
     headers: tuple[tuple[str, str], ...] = ()
     #: A handshake answers the request itself with a 307 to this URL.

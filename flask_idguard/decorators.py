@@ -14,7 +14,9 @@ from typing import TypeVar
 from typing import overload
 from urllib.parse import urlencode
 
+from flask import Response
 from flask import abort
+from flask import after_this_request
 from flask import current_app
 from flask import redirect as redirect_response
 from flask import request
@@ -47,13 +49,15 @@ Check = Callable[[AuthState], None]
 logger = logging.getLogger("flask_idguard")
 
 
-def _guard(*checks: Check) -> Callable[[F], F]:
+def _guard(*checks: Check, vary: bool = False) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         is_async = inspect.iscoroutinefunction(view)
 
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if request.method != "OPTIONS":
+                if vary:
+                    after_this_request(_vary)
                 state = current_auth_state()
                 for check in checks:
                     check(state)
@@ -64,6 +68,20 @@ def _guard(*checks: Check) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def _vary(response: Response) -> Response:
+    """An optional-auth answer differs with and without credentials: caches must key on them.
+
+    (A view that requires sign-in needs no ``Vary``: shared caches do not store answers to
+    requests with ``Authorization`` (RFC 9111 §3.5), and its 401 is ``no-store``.)
+    """
+    vary = response.headers.get("Vary")
+    if vary is None:
+        response.headers["Vary"] = "Authorization"
+    elif "authorization" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Authorization"
+    return response
 
 
 def _is_page_navigation() -> bool:
@@ -134,17 +152,36 @@ def _scope_check(required: tuple[str, ...], match: Literal["any", "all"]) -> Che
     return check
 
 
+def _optional(pass_invalid: bool) -> Check:
+    """Let a request without credentials through; with ``pass_invalid``, any failure."""
+    required = _signed_in(False)
+
+    def check(state: AuthState) -> None:
+        if state.is_signed_in or state.failure == "missing" or pass_invalid:
+            return
+        required(state)
+
+    return check
+
+
 @overload
 def requires_auth(view: F) -> F: ...
 @overload
 def requires_auth(
-    view: None = None, *, scopes: str | Iterable[str] | None = None, redirect: bool = True
+    view: None = None,
+    *,
+    scopes: str | Iterable[str] | None = None,
+    redirect: bool = True,
+    optional: bool = False,
+    pass_invalid: bool = False,
 ) -> Callable[[F], F]: ...
 def requires_auth(
     view: F | None = None,
     *,
     scopes: str | Iterable[str] | None = None,
     redirect: bool = True,
+    optional: bool = False,
+    pass_invalid: bool = False,
 ) -> F | Callable[[F], F]:
     """Require a verified token; with ``scopes``, all of them.
 
@@ -152,7 +189,22 @@ def requires_auth(
     with ``redirect_url`` when one is configured and ``redirect`` is true; any other
     request gets 401 with an RFC 6750 challenge (400 for a malformed
     ``Authorization`` header, 503 when the provider's keys cannot be loaded).
+
+    ``optional=True``: a request without credentials runs the view, signed out; a bad
+    token is still refused as above. ``pass_invalid=True`` (with ``optional``) lets every
+    failure through to the view, which reads ``current_auth.reason`` (Auth0's
+    ``authRequired: false``).
     """
+    if pass_invalid and not optional:
+        raise TypeError("pass_invalid=True needs optional=True")
+    if optional:
+        if scopes is not None:
+            raise TypeError(
+                "scopes cannot be combined with optional=True: check current_auth.scopes "
+                "in the view, or use @scopes_include on a view that requires sign-in"
+            )
+        decorator = _guard(_optional(pass_invalid), vary=True)
+        return decorator(view) if view is not None else decorator
     checks: list[Check] = [_signed_in(redirect)]
     if scopes is not None:
         checks.append(_scope_check(_scope_list(scopes), "all"))

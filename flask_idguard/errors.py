@@ -27,6 +27,7 @@ __all__ = [
     "InvalidDPoPProof",
     "InvalidRequest",
     "InvalidToken",
+    "IssuerResolverError",
     "ServiceUnavailable",
     "UseDPoPNonce",
     "header_safe",
@@ -82,6 +83,8 @@ class IdGuardError(HTTPException):
         (RFC 9449 §7.1); the error attributes go on the challenge of the scheme that
         failed, none at all for a bare error.
         """
+        from .resource_metadata import resource_metadata_param
+
         realm = None
         bearer, algs, used = True, (), None
         if has_app_context():
@@ -96,15 +99,17 @@ class IdGuardError(HTTPException):
         elif target == "bearer" and not bearer:
             target = "dpop"
         params = [] if self.bare else self.challenge_params()
+        # RFC 9728 §5.1: where to find the protected resource's metadata, when served.
+        metadata = resource_metadata_param()
         challenges = []
         if bearer:
             bearer_params = ([("realm", realm)] if realm else []) + (
                 params if target == "bearer" else []
             )
-            challenges.append(_challenge("Bearer", bearer_params))
+            challenges.append(_challenge("Bearer", bearer_params + metadata))
         if algs:
             dpop_params = (params if target == "dpop" else []) + [("algs", " ".join(algs))]
-            challenges.append(_challenge("DPoP", dpop_params))
+            challenges.append(_challenge("DPoP", dpop_params + ([] if bearer else metadata)))
         return challenges
 
     def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
@@ -217,3 +222,17 @@ class ServiceUnavailable(IdGuardError):
 
     def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
         return super().get_headers(environ, scope) + [("Retry-After", "5")]
+
+
+class IssuerResolverError(IdGuardError):
+    """500 ``server_error``: the application's issuer resolver raised or returned garbage.
+
+    A bug to fix, not a bad token; the cause is logged on the ``flask_idguard`` logger.
+    """
+
+    code = 500
+    error = "server_error"
+    description = "The issuer resolver failed; see the server log."
+
+    def challenges(self) -> list[str]:
+        return []

@@ -22,6 +22,8 @@ from .clients.config import UsersClients
 from .clients.config import users_clients
 from .config import ConfigReader
 from .errors import ConfigurationError
+from .host import INVALID_HOST
+from .host import environ_host_ok
 from .jwt import TokenError
 from .jwt import shown
 from .providers.auth0 import Auth0Provider
@@ -31,12 +33,14 @@ from .providers.base import TokenProvider
 from .providers.clerk import ClerkProvider
 from .providers.oidc import OIDCProvider
 from .providers.settings import Settings
+from .resource_metadata import ResourceMetadata
 from .signals import authentication_failed
 from .signals import request_authenticated
 
 __all__ = ["IdGuard", "IdGuardState", "compute_auth_state"]
 
 _NO_TOKEN = AuthState.signed_out("token-missing", "No token in the request.", failure="missing")
+_BAD_HOST = AuthState.signed_out("host-invalid", INVALID_HOST, failure="invalid_request")
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,13 @@ class IdGuardState:
     realm: str | None
     sign_in_url: str | None
     users_clients: UsersClients
+    #: RFC 9728 metadata (``IDGUARD_RESOURCE_METADATA``), None when off.
+    resource_metadata: ResourceMetadata | None = None
+
+    @cached_property
+    def _good_hosts(self) -> set[str]:
+        """Host headers already found valid (a few): most requests skip the grammar check."""
+        return set()
 
     @property
     def routing(self) -> bool:
@@ -113,9 +124,16 @@ class IdGuardState:
 
     def _ask_providers(self) -> AuthState:
         """Ask the providers, in order, for the current request's auth state."""
+        environ = request.environ
+        host = environ.get("HTTP_HOST")
+        if host is not None and host not in self._good_hosts:
+            if not environ_host_ok(environ):
+                return _BAD_HOST  # nothing is authenticated on a request with a forged Host
+            if len(self._good_hosts) < 64:
+                self._good_hosts.add(host)
         if self.header_only:
             # Fast path: no Authorization header, or a token verified moments ago.
-            header = request.environ.get("HTTP_AUTHORIZATION")
+            header = environ.get("HTTP_AUTHORIZATION")
             if header is None:
                 return _NO_TOKEN
             if header[:7] in ("Bearer ", "bearer ") and "HTTP_DPOP" not in request.environ:
@@ -188,7 +206,12 @@ class IdGuard:
         ``IDGUARD_DPOP``, ``AUTH0_DPOP``, ``AUTH0_DPOP_MODE``,
         ``IDGUARD_DPOP_ALGORITHMS``, ``IDGUARD_DPOP_IAT_OFFSET``, ``IDGUARD_DPOP_IAT_LEEWAY``,
         ``IDGUARD_DPOP_NONCE``, ``IDGUARD_DPOP_NONCE_LIFETIME``,
-        ``IDGUARD_DPOP_REJECT_BOUND_BEARER``.
+        ``IDGUARD_DPOP_REJECT_BOUND_BEARER``;
+        ``IDGUARD_ISSUERS``, ``IDGUARD_RESOURCE_METADATA``;
+        ``AUTH0_ISSUER``, ``AUTH0_JWKS_URI``, ``AUTH0_PUBLIC_KEY``, ``AUTH0_DOMAINS``,
+        ``AUTH0_ALGORITHMS``, ``AUTH0_CLOCK_TOLERANCE``, ``AUTH0_MAX_TOKEN_AGE``,
+        ``AUTH0_STRICT``, ``AUTH0_CLAIMS_NAMESPACE``, and the aliases ``ISSUER_BASE_URL``
+        (for ``AUTH0_DOMAIN``) and ``AUDIENCE`` (for ``AUTH0_AUDIENCE``).
         Changes to the configuration after this call are not seen.
 
         Raises :class:`~flask_idguard.errors.ConfigurationError` naming the key to fix.
@@ -213,11 +236,19 @@ class IdGuard:
                 "IDGUARD_AUDIENCE (app.config or environment). CLERK_SECRET_KEY alone "
                 "configures only the users API client."
             )
-        issuers = [p.policy.issuer for p in providers if isinstance(p, TokenProvider)]
+        token_providers = [p for p in providers if isinstance(p, TokenProvider)]
+        issuers = [i for p in token_providers for i in p.static_issuers]
         if len(set(issuers)) != len(issuers):
             raise ConfigurationError(
                 "Two providers are configured for the same issuer; bearer tokens could not "
                 "be routed. Keep AUTH0_DOMAIN or IDGUARD_ISSUER, not both for one issuer."
+            )
+        resolving = [p.name for p in token_providers if p.router and p.router.issuers.resolver]
+        if resolving and len(token_providers) > 1:
+            raise ConfigurationError(
+                f"The {resolving[0]} provider has an issuer resolver, which may accept any "
+                "issuer, so bearer tokens could not be routed to other providers: give it a "
+                "list of issuers, or configure no other provider."
             )
         sign_in_url = reader.string("IDGUARD_SIGN_IN_URL") or reader.string("CLERK_SIGN_IN_URL")
         if sign_in_url is not None:
@@ -232,8 +263,11 @@ class IdGuard:
         if realm is not None and ('"' in realm or "\\" in realm):
             raise ConfigurationError('IDGUARD_REALM must not contain " or \\.')
         users = users_clients(reader, settings)
-        state = IdGuardState(self, app, providers, settings, realm, sign_in_url, users)
+        metadata = ResourceMetadata.from_config(reader, _metadata_defaults(providers, settings))
+        state = IdGuardState(self, app, providers, settings, realm, sign_in_url, users, metadata)
         app.extensions["idguard"] = state
+        if metadata is not None:
+            app.add_url_rule(metadata.route, "idguard_resource_metadata", metadata.view)
         app.before_request(state.before_request)
         if settings.allow_query_token or any(p.emits_headers for p in providers):
             app.after_request(_after_request)
@@ -246,6 +280,20 @@ class IdGuard:
         when none (or both) is configured.
         """
         return _app_state().users_clients.only()
+
+
+def _metadata_defaults(providers: Sequence[Provider], settings: Settings) -> dict[str, object]:
+    """RFC 9728 fields known from the configuration: issuers and the token methods."""
+    servers = sorted(
+        {i for p in providers if isinstance(p, TokenProvider) for i in p.static_issuers}
+    )
+    methods = ["header"]
+    methods += ["body"] if settings.allow_form_token else []
+    methods += ["query"] if settings.allow_query_token else []
+    defaults: dict[str, object] = {"bearer_methods_supported": methods}
+    if servers:
+        defaults["authorization_servers"] = servers
+    return defaults
 
 
 def _app_state() -> IdGuardState:

@@ -12,6 +12,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ from .keys import import_public_jwk
 if TYPE_CHECKING:
     from cachelib import BaseCache
 
-__all__ = ["DiscoveredJWKS", "RemoteJWKS"]
+__all__ = ["DiscoveredJWKS", "IssuerMismatch", "RemoteJWKS"]
 
 logger = logging.getLogger("flask_idguard")
 
@@ -310,6 +311,15 @@ class RemoteJWKS:
 # -- discovery ---------------------------------------------------------------------------------
 
 
+class IssuerMismatch(KeysUnavailable):
+    """The discovery document names another issuer: its keys must not verify this issuer's
+    tokens. Not an outage: answered ``401 invalid_token``, not ``503``."""
+
+
+class _MismatchedIssuer(ValueError):
+    pass
+
+
 @dataclass(frozen=True, slots=True)
 class _Metadata:
     data: Mapping[str, object]
@@ -331,10 +341,13 @@ class DiscoveredJWKS:
         max_stale: float = 3600,
         cache: BaseCache | None = None,
         allow_insecure_http: bool = False,
+        jwks_factory: Callable[[str], RemoteJWKS] | None = None,
     ) -> None:
         if ttl < 0 or cooldown < 0 or max_stale < 0:
             raise ValueError("ttl, cooldown and max_stale must not be negative")
         self.issuer = issuer
+        #: Builds (or shares) the key set of a discovered ``jwks_uri``; default: a new one.
+        self.jwks_factory = jwks_factory
         self.http = http
         self.ttl = float(ttl)
         self.cooldown = float(cooldown)
@@ -348,6 +361,7 @@ class DiscoveredJWKS:
         self._lock = threading.Lock()
         self._last_failure = float("-inf")
         self._last_error = ""
+        self._mismatch = False
 
     @property
     def metadata(self) -> Mapping[str, object] | None:
@@ -397,10 +411,12 @@ class DiscoveredJWKS:
                 except (FetchError, ValueError) as exc:
                     self._last_failure = time.time()
                     self._last_error = str(exc)
+                    self._mismatch = isinstance(exc, _MismatchedIssuer)
                     logger.warning("OIDC discovery for %s failed: %s", self.issuer, exc)
             if self._jwks is not None:
                 return self._jwks
-            raise KeysUnavailable(f"OIDC discovery for {self.issuer} failed: {self._last_error}")
+            error = IssuerMismatch if self._mismatch else KeysUnavailable
+            raise error(f"OIDC discovery for {self.issuer} failed: {self._last_error}")
         finally:
             self._lock.release()
 
@@ -417,8 +433,10 @@ class DiscoveredJWKS:
         if not isinstance(data, dict):
             raise ValueError("the discovery document is not a JSON object")
         issuer = data.get("issuer")
+        if not isinstance(issuer, str):
+            raise ValueError("the discovery document has no 'issuer' string")
         if issuer != self.issuer:
-            raise ValueError(
+            raise _MismatchedIssuer(
                 f"the discovery document's issuer {issuer!r} does not equal the configured "
                 f"issuer {self.issuer!r}"
             )
@@ -431,13 +449,16 @@ class DiscoveredJWKS:
         self._last_failure = float("-inf")
         jwks = self._jwks
         if jwks is None or jwks.url != jwks_uri:
-            jwks = RemoteJWKS(
-                jwks_uri,
-                http=self.http,
-                ttl=self.ttl,
-                cooldown=self.cooldown,
-                max_stale=self.max_stale,
-                cache=self.cache,
-            )
+            if self.jwks_factory is not None:
+                jwks = self.jwks_factory(jwks_uri)
+            else:
+                jwks = RemoteJWKS(
+                    jwks_uri,
+                    http=self.http,
+                    ttl=self.ttl,
+                    cooldown=self.cooldown,
+                    max_stale=self.max_stale,
+                    cache=self.cache,
+                )
             self._jwks = jwks
         return jwks

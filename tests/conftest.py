@@ -87,11 +87,14 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+_ALIASES = ("ISSUER_BASE_URL", "AUDIENCE")
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's own provider variables must not leak into the tests."""
     import os
 
     for name in list(os.environ):
-        if name.startswith(("IDGUARD_", "AUTH0_", "CLERK_")):
+        if name.startswith(("IDGUARD_", "AUTH0_", "CLERK_")) or name in _ALIASES:
             monkeypatch.delenv(name)

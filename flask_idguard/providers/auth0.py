@@ -1,81 +1,202 @@
-"""The Auth0 provider: access tokens of ``https://<AUTH0_DOMAIN>/`` for ``AUTH0_AUDIENCE``."""
+"""The Auth0 provider: access tokens of an Auth0 tenant (``AUTH0_*`` keys).
+
+The issuer and its keys come from exactly one of:
+
+(a) ``AUTH0_DOMAIN`` (or ``ISSUER_BASE_URL``): issuer ``https://<domain>/``, keys by discovery;
+(b) ``AUTH0_JWKS_URI``, with ``AUTH0_ISSUER`` or ``AUTH0_DOMAIN`` naming the issuer: no discovery;
+(c) ``AUTH0_PUBLIC_KEY`` (PEM, JWK or JWKS), with ``AUTH0_ISSUER`` or ``AUTH0_DOMAIN``: no network;
+(d) ``AUTH0_DOMAINS``: several custom domains, a list or a resolver (see :mod:`.issuers`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..auth import AuthState
 from ..config import ConfigReader
 from ..errors import ConfigurationError
+from ..host import host_is_valid
+from ..keys import check_url
 from ..keys import is_loopback
 from .base import TokenProvider
 from .base import string_set
+from .issuers import NO_KEYS
+from .issuers import IssuerRouter
+from .issuers import Issuers
 from .oidc import build_key_source
 from .settings import Settings
 
-__all__ = ["Auth0Provider", "normalize_domain"]
+__all__ = ["Auth0Provider", "custom_claims", "normalize_domain"]
 
 
 def normalize_domain(domain: str) -> str:
     """The issuer for an Auth0 domain: ``tenant.auth0.com`` → ``https://tenant.auth0.com/``.
 
     ``https://`` may be given; ``http://`` is refused except on a loopback host (local
-    development servers). A path, query, fragment or credentials are refused.
+    development servers). Credentials, a query, a fragment or a path are refused; the host
+    must be a plain ``name[:port]`` (or bracketed IPv6) and is lower-cased.
+
+    :raises ValueError: with a message saying what is wrong.
     """
+    if not isinstance(domain, str):
+        raise ValueError(f"{type(domain).__name__} is not a domain string")
     text = domain.strip()
     scheme = "https"
     if "://" in text:
-        scheme, _, rest = text.partition("://")
+        scheme, _, text = text.partition("://")
         scheme = scheme.lower()
-        text = rest
-    parts = urlsplit(f"{scheme}://{text}")
-    host = (parts.hostname or "").lower()
-    if scheme not in ("https", "http") or not host:
+    if scheme not in ("https", "http"):
         raise ValueError(f"{domain!r} is not a domain such as 'tenant.us.auth0.com'")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise ValueError(f"{domain!r} must not contain credentials, a query or a fragment")
-    if parts.path not in ("", "/"):
+    if "@" in text:
+        raise ValueError(f"{domain!r} must not contain credentials")
+    if "?" in text or "#" in text:
+        raise ValueError(f"{domain!r} must not contain a query or a fragment")
+    netloc, slash, path = text.partition("/")
+    if path:
         raise ValueError(f"{domain!r} must be a bare domain, without a path")
+    if not host_is_valid(netloc) or netloc.startswith(":"):
+        raise ValueError(f"{domain!r} is not a domain such as 'tenant.us.auth0.com'")
+    parts = urlsplit(f"{scheme}://{netloc}/")
+    host = (parts.hostname or "").lower()
     if scheme == "http" and not is_loopback(host):
         raise ValueError(f"{domain!r}: https is required (http only for a loopback host)")
+    port = parts.port
+    name = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{name}{'' if port is None else f':{port}'}/"
+
+
+def custom_claims(claims: Mapping[str, Any], namespace: str | None) -> Mapping[str, Any]:
+    """The claims whose name starts with ``namespace``, keyed by the rest of the name."""
+    if not namespace:
+        return MappingProxyType({})
+    n = len(namespace)
+    return MappingProxyType(
+        {k[n:]: v for k, v in claims.items() if k.startswith(namespace) and len(k) > n}
+    )
+
+
+def _namespace(value: str | None) -> str | None:
+    """``AUTH0_CLAIMS_NAMESPACE`` as a prefix: a ``/`` is added unless it ends in ``/`` or ``:``."""
+    if value is None:
+        return None
+    return value if value.endswith(("/", ":")) else value + "/"
+
+
+def _domain(reader: ConfigReader) -> tuple[str, str] | None:
+    """``(key, value)`` of the configured domain: ``AUTH0_DOMAIN``, else ``ISSUER_BASE_URL``."""
+    for key in ("AUTH0_DOMAIN", "ISSUER_BASE_URL"):
+        value = reader.string(key)
+        if value is not None:
+            return key, value
+    return None
+
+
+def _issuer(key: str, value: str, settings: Settings) -> str:
     try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"{domain!r} has an invalid port") from None
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None:
-        netloc += f":{port}"
-    return f"{scheme}://{netloc}/"
+        if key == "AUTH0_ISSUER":
+            check_url(value, allow_insecure_http=settings.allow_insecure_http, what="the issuer")
+            return value
+        return normalize_domain(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{key}: {exc}.") from exc
 
 
 class Auth0Provider(TokenProvider):
-    """Auth0 access tokens; Auth0's RBAC ``permissions`` claim counts as permissions and scopes."""
+    """Auth0 access tokens; Auth0's RBAC ``permissions`` claim counts as permissions and scopes.
+
+    With ``AUTH0_CLAIMS_NAMESPACE``, namespaced custom claims are exposed without their prefix
+    as ``current_auth.custom_claims``, and a namespaced ``roles`` list counts as roles.
+    """
+
+    claims_namespace: str | None = None
 
     @classmethod
     def from_config(cls, reader: ConfigReader, settings: Settings) -> Auth0Provider | None:
-        domain = reader.string("AUTH0_DOMAIN")
-        audience = reader.strings("AUTH0_AUDIENCE")
-        if domain is None:
-            if audience:
+        domain = _domain(reader)
+        issuer_url = reader.string("AUTH0_ISSUER")
+        jwks_uri = reader.string("AUTH0_JWKS_URI")
+        public_key = reader.raw("AUTH0_PUBLIC_KEY")
+        domains = Issuers.from_config(reader, "AUTH0_DOMAINS", normalize_domain)
+        if domain is None and issuer_url is None and domains is None:
+            stray = [k for k in ("AUTH0_AUDIENCE", "AUTH0_JWKS_URI") if reader.raw(k)]
+            stray += ["AUTH0_PUBLIC_KEY"] if public_key is not None else []
+            if stray:
                 raise ConfigurationError(
-                    "AUTH0_AUDIENCE is set but AUTH0_DOMAIN is not: set AUTH0_DOMAIN to your "
-                    "tenant's domain, e.g. 'tenant.us.auth0.com'."
+                    f"{', '.join(stray)} set but AUTH0_DOMAIN is not: set AUTH0_DOMAIN to your "
+                    "tenant's domain, e.g. 'tenant.us.auth0.com' (or AUTH0_ISSUER with "
+                    "AUTH0_JWKS_URI or AUTH0_PUBLIC_KEY)."
                 )
             return None
-        try:
-            issuer = normalize_domain(domain)
-        except ValueError as exc:
-            raise ConfigurationError(f"AUTH0_DOMAIN: {exc}.") from exc
+        audience = reader.strings("AUTH0_AUDIENCE") or reader.strings("AUDIENCE")
         if not audience:
             raise ConfigurationError(
-                "AUTH0_AUDIENCE is required with AUTH0_DOMAIN: set it to the API identifier "
+                "AUTH0_AUDIENCE is required for the Auth0 provider: set it to the API identifier "
                 "shown in the Auth0 dashboard (APIs → Identifier)."
             )
-        keys = build_key_source(issuer, settings, jwks_url=None, public_keys=None, prefix="AUTH0")
-        policy = settings.policy(issuer=issuer, audience=frozenset(audience))
+        settings = settings.overridden(
+            reader,
+            algorithms="AUTH0_ALGORITHMS",
+            clock_skew="AUTH0_CLOCK_TOLERANCE",
+            max_token_age="AUTH0_MAX_TOKEN_AGE",
+            strict="AUTH0_STRICT",
+        )
         dpop = settings.dpop_policy(reader, "AUTH0_DPOP", "AUTH0_DPOP_MODE", "IDGUARD_DPOP")
-        return cls("auth0", policy, keys, dpop=dpop, nonces=settings.nonces)
+        if domains is not None:
+            clash = [
+                k
+                for k, v in (
+                    ("AUTH0_ISSUER", issuer_url),
+                    ("AUTH0_JWKS_URI", jwks_uri),
+                    ("AUTH0_PUBLIC_KEY", public_key),
+                )
+                if v is not None
+            ]
+            if clash:
+                raise ConfigurationError(
+                    f"AUTH0_DOMAINS cannot be combined with {', '.join(clash)}: each of several "
+                    "domains is verified with the keys its own discovery document names."
+                )
+            template = settings.policy(issuer="", audience=frozenset(audience))
+            router = IssuerRouter("auth0", domains, template, settings)
+            provider = cls(
+                "auth0", template, NO_KEYS, router=router, dpop=dpop, nonces=settings.nonces
+            )
+        else:
+            if issuer_url is not None and jwks_uri is None and public_key is None:
+                raise ConfigurationError(
+                    "AUTH0_ISSUER skips discovery, so it needs AUTH0_JWKS_URI or "
+                    "AUTH0_PUBLIC_KEY; or remove it and let AUTH0_DOMAIN's discovery find the keys."
+                )
+            # With both, AUTH0_ISSUER names the issuer and AUTH0_DOMAIN only the tenant
+            # (Management API); the domain is still validated.
+            from_domain = _issuer(*domain, settings) if domain is not None else None
+            issuer = _issuer("AUTH0_ISSUER", issuer_url, settings) if issuer_url else from_domain
+            assert issuer is not None
+            keys = build_key_source(
+                issuer,
+                settings,
+                jwks_url=jwks_uri,
+                public_keys=public_key,
+                jwks_key="AUTH0_JWKS_URI",
+                public_keys_key="AUTH0_PUBLIC_KEY",
+            )
+            policy = settings.policy(issuer=issuer, audience=frozenset(audience))
+            provider = cls("auth0", policy, keys, dpop=dpop, nonces=settings.nonces)
+        provider.claims_namespace = _namespace(reader.string("AUTH0_CLAIMS_NAMESPACE"))
+        return provider
 
     def scopes(self, claims: Mapping[str, Any]) -> frozenset[str]:
         return super().scopes(claims) | string_set(claims.get("permissions"))
+
+    def signed_in_state(self, token: str, claims: Mapping[str, Any]) -> AuthState:
+        state = super().signed_in_state(token, claims)
+        if self.claims_namespace is None:
+            return state
+        custom = custom_claims(claims, self.claims_namespace)
+        return replace(
+            state, custom_claims=custom, roles=state.roles | string_set(custom.get("roles"))
+        )

@@ -28,13 +28,17 @@ from ..auth import Scheme
 from ..dpop import DPoPError
 from ..dpop import DPoPPolicy
 from ..dpop_replay import NonceIssuer
+from ..jwks import IssuerMismatch
 from ..jwt import Policy
 from ..jwt import TokenError
 from ..jwt import Unverified
 from ..jwt import decode_unverified
+from ..jwt import shown
 from ..jwt import verify
 from ..keys import KeySource
 from ..keys import KeysUnavailable
+from .issuers import IssuerContext
+from .issuers import IssuerRouter
 
 __all__ = ["Credentials", "Provider", "RequestContext", "TokenProvider", "extract_bearer"]
 
@@ -237,8 +241,10 @@ class TokenProvider(Provider):
         *,
         dpop: DPoPPolicy | None = None,
         nonces: NonceIssuer | None = None,
+        router: IssuerRouter | None = None,
     ) -> None:
         self.name = name
+        #: The policy (with one issuer's keys); with a ``router``, the template of each issuer's.
         self.policy = policy
         self.keys = keys
         #: The DPoP mode and proof rules (RFC 9449) for this provider's tokens.
@@ -246,17 +252,31 @@ class TokenProvider(Provider):
         #: Server nonces: handed out in ``DPoP-Nonce`` response headers.
         self.nonces = nonces if self.dpop.offers_dpop else None
         self.emits_headers = self.nonces is not None
+        #: Several issuers (an allow-list or a resolver) instead of ``policy.issuer``.
+        self.router = router
         self._cache = _VerifiedCache()
 
+    @property
+    def static_issuers(self) -> frozenset[str]:
+        """The issuers configured for this provider (a resolver's are not known in advance)."""
+        if self.router is not None:
+            return self.router.issuers.static
+        return frozenset({self.policy.issuer}) if self.policy.issuer else frozenset()
+
     def owns_issuer(self, issuer: str | None) -> bool:
+        if self.router is not None:
+            return self.router.issuers.owns(issuer)
         return issuer is not None and issuer == self.policy.issuer
 
     def cached_state(self, token: str, now: float) -> AuthState | None:
         """The state of a token this provider verified recently, sent as Bearer without proof.
 
-        None when the token is unknown or expired, or when Bearer would not do in this
-        DPoP mode (``required``, or a DPoP-bound token that must come with its proof).
+        None when the token is unknown or expired, when Bearer would not do in this DPoP
+        mode (``required``, or a DPoP-bound token that must come with its proof), or with an
+        issuer resolver, whose answer may differ from one request to the next.
         """
+        if self.router is not None and self.router.issuers.resolver is not None:
+            return None
         state = self._cache.get(token, now)
         if state is None:
             return None
@@ -271,12 +291,23 @@ class TokenProvider(Provider):
         token = ctx.token
         if token is None or (ctx.routing and not self.owns_issuer(ctx.issuer)):
             return None
+        policy, keys = self.policy, self.keys
+        if self.router is not None:
+            request = ctx.request
+            target = self.router.select(
+                ctx.parsed, IssuerContext(request.url, request.headers, ctx.issuer)
+            )
+            if isinstance(target, AuthState):
+                return target
+            policy, keys = target
         scheme: Scheme = "dpop" if ctx.credentials.scheme == "dpop" else "bearer"
         dpop = self.dpop
         now = time.time()
         try:
             dpop.check_scheme(scheme)
-            state = self._cache.get(token, now) or self._verify(ctx, token, scheme, now)
+            state = self._cache.get(token, now) or self._verify(
+                ctx, token, scheme, now, policy, keys
+            )
             if not state.is_signed_in or (dpop.mode == "disabled" and not dpop.reject_bound_bearer):
                 return state
             request = ctx.request
@@ -319,17 +350,35 @@ class TokenProvider(Provider):
             scheme=scheme if exc.bare else exc.scheme,
         )
 
-    def _verify(self, ctx: RequestContext, token: str, scheme: Scheme, now: float) -> AuthState:
-        """Verify the token (signature, claims) and remember the signed-in state."""
+    def _verify(
+        self,
+        ctx: RequestContext,
+        token: str,
+        scheme: Scheme,
+        now: float,
+        policy: Policy,
+        keys: KeySource,
+    ) -> AuthState:
+        """Verify the token (signature, claims) with one issuer's policy and keys and
+        remember the signed-in state."""
         parsed = ctx.parsed
         try:
             if isinstance(parsed, TokenError):
                 raise parsed
-            verified = verify(token, self.keys, self.policy, now=now, parsed=parsed)
+            verified = verify(token, keys, policy, now=now, parsed=parsed)
         except TokenError as exc:
             logger.info("%s: token rejected: %s (%s)", self.name, exc.reason, exc.message)
             return AuthState.signed_out(
                 exc.reason, exc.message, failure="invalid_token", provider=self.name, scheme=scheme
+            )
+        except IssuerMismatch as exc:
+            logger.warning("%s: %s", self.name, exc)
+            return AuthState.signed_out(
+                "token-invalid-issuer",
+                f"The discovery document of {shown(ctx.issuer)} names another issuer.",
+                failure="invalid_token",
+                provider=self.name,
+                scheme=scheme,
             )
         except KeysUnavailable as exc:
             logger.warning("%s: signing keys unavailable: %s", self.name, exc)
@@ -341,7 +390,7 @@ class TokenProvider(Provider):
                 scheme=scheme,
             )
         state = self.signed_in_state(token, verified.claims)
-        start, until = self.policy.window(verified.claims)
+        start, until = policy.window(verified.claims)
         self._cache.put(token, start, min(until, now + self._cache.max_age), state)
         return state
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,9 @@ from ..keys import KeySource
 from ..keys import StaticKeySet
 from ..keys import check_url
 from .base import TokenProvider
+from .issuers import NO_KEYS
+from .issuers import IssuerRouter
+from .issuers import Issuers
 from .settings import Settings
 
 __all__ = ["OIDCProvider", "build_key_source", "static_keys"]
@@ -47,15 +51,19 @@ def build_key_source(
     *,
     jwks_url: str | None,
     public_keys: Any,
-    prefix: str,
+    jwks_key: str,
+    public_keys_key: str,
 ) -> KeySource:
-    """Discovery, a JWKS URL, or static keys: exactly one, checked at start-up."""
+    """Discovery, a JWKS URL, or static keys: exactly one, checked at start-up.
+
+    ``jwks_key`` and ``public_keys_key`` name the configuration keys in error messages.
+    """
     if jwks_url is not None and public_keys is not None:
         raise ConfigurationError(
-            f"{prefix}_JWKS_URL and {prefix}_PUBLIC_KEYS are mutually exclusive: keep one."
+            f"{jwks_key} and {public_keys_key} are mutually exclusive: keep one."
         )
     if public_keys is not None:
-        return static_keys(public_keys, f"{prefix}_PUBLIC_KEYS")
+        return static_keys(public_keys, public_keys_key)
     common: dict[str, Any] = {
         "http": settings.http,
         "ttl": settings.jwks_cache_ttl,
@@ -66,7 +74,7 @@ def build_key_source(
         try:
             check_url(jwks_url, allow_insecure_http=settings.allow_insecure_http, what="JWKS URL")
         except ValueError as exc:
-            raise ConfigurationError(f"{prefix}_JWKS_URL: {exc}") from exc
+            raise ConfigurationError(f"{jwks_key}: {exc}") from exc
         return RemoteJWKS(jwks_url, **common)
     return DiscoveredJWKS(issuer, allow_insecure_http=settings.allow_insecure_http, **common)
 
@@ -81,6 +89,34 @@ class OIDCProvider(TokenProvider):
         jwks_url = reader.string("IDGUARD_JWKS_URL")
         public_keys = reader.raw("IDGUARD_PUBLIC_KEYS")
         parties = reader.strings("IDGUARD_AUTHORIZED_PARTIES")
+        issuers = Issuers.from_config(reader, "IDGUARD_ISSUERS", _issuer_url(settings))
+        if issuers is not None:
+            clash = [k for k, v in (("IDGUARD_ISSUER", issuer), ("IDGUARD_JWKS_URL", jwks_url),
+                     ("IDGUARD_PUBLIC_KEYS", public_keys)) if v is not None]  # fmt: skip
+            if clash:
+                raise ConfigurationError(
+                    f"IDGUARD_ISSUERS cannot be combined with {', '.join(clash)}: each of "
+                    "several issuers is verified with the keys its discovery document names."
+                )
+            if not audience:
+                raise ConfigurationError(
+                    "IDGUARD_AUDIENCE is required with IDGUARD_ISSUERS: set it to this API's "
+                    "identifier (the 'aud' its tokens carry)."
+                )
+            template = settings.policy(
+                issuer="",
+                audience=frozenset(audience),
+                parties=frozenset(parties) if parties else None,
+            )
+            router = IssuerRouter("oidc", issuers, template, settings)
+            return cls(
+                "oidc",
+                template,
+                NO_KEYS,
+                router=router,
+                dpop=settings.dpop_policy(reader, "IDGUARD_DPOP"),
+                nonces=settings.nonces,
+            )
         if issuer is None:
             if audience or jwks_url or public_keys is not None or parties:
                 raise ConfigurationError(
@@ -98,7 +134,12 @@ class OIDCProvider(TokenProvider):
                 "identifier (the 'aud' its tokens carry)."
             )
         keys = build_key_source(
-            issuer, settings, jwks_url=jwks_url, public_keys=public_keys, prefix="IDGUARD"
+            issuer,
+            settings,
+            jwks_url=jwks_url,
+            public_keys=public_keys,
+            jwks_key="IDGUARD_JWKS_URL",
+            public_keys_key="IDGUARD_PUBLIC_KEYS",
         )
         policy = settings.policy(
             issuer=issuer,
@@ -107,3 +148,13 @@ class OIDCProvider(TokenProvider):
         )
         dpop = settings.dpop_policy(reader, "IDGUARD_DPOP")
         return cls("oidc", policy, keys, dpop=dpop, nonces=settings.nonces)
+
+
+def _issuer_url(settings: Settings) -> Callable[[str], str]:
+    """Check an ``IDGUARD_ISSUERS`` entry (an issuer URL, kept exactly as written)."""
+
+    def check(url: str) -> str:
+        check_url(url, allow_insecure_http=settings.allow_insecure_http, what=f"issuer {url!r}")
+        return url
+
+    return check

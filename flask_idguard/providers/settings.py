@@ -89,6 +89,33 @@ class Settings:
             validators={k: v for k, v in self.validators.items() if v is not False},
         )
 
+    def overridden(
+        self,
+        reader: ConfigReader,
+        *,
+        algorithms: str,
+        clock_skew: str,
+        max_token_age: str,
+        strict: str,
+    ) -> Settings:
+        """These settings with a provider's own keys (e.g. ``AUTH0_ALGORITHMS``) applied.
+
+        Each argument names the key that, when set, replaces the ``IDGUARD_*`` value.
+        """
+        changes: dict[str, Any] = {}
+        if reader.raw(algorithms) is not None:
+            try:
+                changes["algorithms"] = expected_algorithms(reader.strings(algorithms) or [])
+            except ValueError as exc:
+                raise ConfigurationError(f"{algorithms}: {exc}") from None
+        if reader.raw(clock_skew) is not None:
+            changes["clock_skew"] = reader.number(clock_skew, 5)
+        if reader.raw(max_token_age) is not None:
+            changes["max_token_age"] = reader.number(max_token_age, 0, minimum=1)
+        if reader.raw(strict) is not None:
+            changes["strict"] = reader.flag(strict, False)
+        return replace(self, **changes) if changes else self
+
     @classmethod
     def from_config(cls, reader: ConfigReader) -> Settings:
         try:
