@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_idguard import IdGuard
+from flask_idguard import requires_auth
 from flask_idguard.dpop import normalize_url
 from flask_idguard.dpop_replay import InProcessReplayCache
 from flask_idguard.errors import ConfigurationError
@@ -243,6 +244,35 @@ def test_auth0_mode_keys(idguard_issuer_factory: Callable[..., TestIssuer]) -> N
     app.config.update(AUTH0_DOMAIN="tenant.test", AUTH0_AUDIENCE="a", IDGUARD_DPOP="disabled")
     IdGuard(app)
     assert app.extensions["idguard"].providers[0].dpop.mode == "disabled"
+
+
+def test_auth0_iat_window_keys(idguard_issuer_factory: Callable[..., TestIssuer]) -> None:
+    tenant = idguard_issuer_factory(issuer="https://tenant.test/")
+    app = Flask("auth0")
+    app.config.update(
+        AUTH0_DOMAIN="tenant.test",
+        AUTH0_AUDIENCE=tenant.audience,
+        IDGUARD_DPOP_IAT_OFFSET=100,
+        AUTH0_DPOP_IAT_OFFSET=20,
+        AUTH0_DPOP_IAT_LEEWAY="2",
+    )
+    IdGuard(app)
+    app.add_url_rule("/me", "me", requires_auth(lambda: "ok"))
+    dpop = app.extensions["idguard"].providers[0].dpop
+    assert (dpop.iat_offset, dpop.iat_leeway) == (20, 2)
+    key = DPoPKey()
+    token = tenant.token(dpop=key)
+    url = "http://localhost/me"
+    fresh = key.proof("GET", url, token, now=time.time() - 10)
+    old = key.proof("GET", url, token, now=time.time() - 60)
+    client = app.test_client()
+    assert (
+        client.get("/me", headers={"Authorization": f"DPoP {token}", "DPoP": fresh}).status_code
+        != 400
+    )
+    refused = client.get("/me", headers={"Authorization": f"DPoP {token}", "DPoP": old})
+    assert refused.status_code == 400
+    assert "iat" in refused.get_json()["error_description"]
 
 
 def test_environment_configures_dpop(

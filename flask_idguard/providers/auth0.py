@@ -145,6 +145,12 @@ class Auth0Provider(TokenProvider):
             strict="AUTH0_STRICT",
         )
         dpop = settings.dpop_policy(reader, "AUTH0_DPOP", "AUTH0_DPOP_MODE", "IDGUARD_DPOP")
+        # Auth0's own names for the proof iat window, over IDGUARD_DPOP_IAT_* (api-js options).
+        dpop = replace(
+            dpop,
+            iat_offset=reader.number("AUTH0_DPOP_IAT_OFFSET", dpop.iat_offset),
+            iat_leeway=reader.number("AUTH0_DPOP_IAT_LEEWAY", dpop.iat_leeway),
+        )
         if domains is not None:
             clash = [
                 k
