@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import cached_property
 from urllib.parse import SplitResult
@@ -14,6 +13,7 @@ from urllib.parse import urlunsplit
 
 from flask import Request
 
+from ...host import host_is_valid
 from .config import ClerkConfig
 from .cookies import first_cookies
 from .cookies import parse_client_uat
@@ -25,7 +25,6 @@ from .instance import resolve_proxy_url
 
 __all__ = ["ClerkRequest", "form_query", "origin_of", "without_params"]
 
-_HOST = re.compile(r"(?:[A-Za-z0-9_.~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
@@ -145,11 +144,9 @@ class ClerkRequest:
         own = origin_of(own) or own  # lower-cased host, default port dropped, as a URL has it
         host = _first(request.headers.get("X-Forwarded-Host")) or request.host
         proto = (_first(request.headers.get("X-Forwarded-Proto")) or request.scheme).lower()
-        match = _HOST.fullmatch(host)
-        if proto in ("http", "https") and match is not None:
-            port = match.group(1)
+        if proto in ("http", "https") and host_is_valid(host):
             public = origin_of(f"{proto}://{host}")
-            if public is not None and (port is None or int(port) <= 65535):
+            if public is not None:
                 return public + target
         return own + target
 
