@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -22,6 +23,7 @@ __all__ = [
     "js_trim",
     "parse_client_uat",
     "parse_redirect_count",
+    "session_token_in",
     "uses_suffixed_cookies",
 ]
 
@@ -250,3 +252,18 @@ def uses_suffixed_cookies(
         if exp is not None and exp <= math.floor(now):
             return False
     return not (suffixed_session and not suffixed_uat)
+
+
+def session_token_in(set_cookies: Iterable[str]) -> str:
+    """The value of the last ``__session*`` cookie among ``Set-Cookie`` strings, or ``""``.
+
+    Names and values are read as ``tokens/cookie.ts`` reads them: the part before the first
+    ``;``, split on ``=`` (the value is the second piece). Used for handshake directives and
+    for the cookies a refresh returns.
+    """
+    token = ""
+    for directive in set_cookies:
+        pieces = directive.split(";", 1)[0].split("=")
+        if pieces[0].startswith("__session"):
+            token = pieces[1] if len(pieces) > 1 else ""
+    return token

@@ -24,6 +24,7 @@ from .config import OrganizationSync
 from .context import ClerkRequest
 from .context import origin_of
 from .context import with_params
+from .cookies import session_token_in
 from .handshake import HandshakeFailed
 from .handshake import Handshakes
 from .instance import is_known_clerk_referrer
@@ -169,12 +170,7 @@ class ClerkFlow:
             logger.warning("Clerk: refreshing the session failed: %s", exc)
             code = "fetch-error" if exc.code in ("fetch-error", "unexpected_error") else exc.code
             raise _RefreshFailed(code) from None
-        new_token = ""
-        for cookie in cookies:
-            pair = cookie.split(";", 1)[0]
-            name, _, value = pair.partition("=")
-            if name.startswith("__session"):
-                new_token = value
+        new_token = session_token_in(cookies)
         if not new_token:
             # @clerk/backend fails inside its own code here (no reason of its own).
             raise _RefreshFailed("unexpected-sdk-error")

@@ -15,6 +15,7 @@ from .backend import ClerkBackend
 from .context import ClerkRequest
 from .context import form_query
 from .context import without_params
+from .cookies import session_token_in
 from .instance import handshake_base
 from .outcome import Outcome
 from .verify import ClerkVerifier
@@ -52,13 +53,6 @@ class HandshakeFailed(Exception):
     def __init__(self, message: str, *, token_invalid: bool) -> None:
         super().__init__(message)
         self.token_invalid = token_invalid
-
-
-def _cookie_name_value(directive: str) -> tuple[str, str]:
-    """``tokens/cookie.ts``: the part before the first ``;``, split on ``=``."""
-    pair = directive.split(";", 1)[0]
-    pieces = pair.split("=")
-    return pieces[0], pieces[1] if len(pieces) > 1 else ""
 
 
 class Handshakes:
@@ -130,12 +124,9 @@ class Handshakes:
             ("Access-Control-Allow-Origin", "null"),
             ("Access-Control-Allow-Credentials", "true"),
         ]
-        session = ""
         for directive in directives:
             headers.append(("Set-Cookie", directive.strip(" \t\r\n")))
-            name, value = _cookie_name_value(directive)
-            if name.startswith("__session"):
-                session = value
+        session = session_token_in(directives)
         location = None
         if not self.production:
             location = without_params(rq.url, _RESOLVED_PARAMS)
