@@ -280,6 +280,7 @@ class ClerkFlow:
             fields = session_fields(claims)
         except ClaimError:
             return Outcome.signed_out("unexpected-error", failure="invalid_token")
+        outcome.fields = fields
         sync = self.config.organization_sync
         pending = fields.session_status == "pending"
         if sync is None or not fields.user_id or pending:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ...auth import Failure
 from ...auth import Status
+from .claims import SessionFields
 
 __all__ = ["Outcome", "failure_for"]
 
@@ -66,6 +67,8 @@ class Outcome:
     token: str | None = None
     claims: Mapping[str, Any] | None = None
     failure: Failure | None = None
+    #: The auth fields of ``claims``, when a step already read them (organization sync).
+    fields: SessionFields | None = None
 
     @classmethod
     def signed_out(

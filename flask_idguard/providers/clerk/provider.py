@@ -136,7 +136,7 @@ class ClerkProvider(Provider):
         assert outcome.token is not None and outcome.claims is not None
         claims = outcome.claims
         try:
-            fields = session_fields(claims)
+            fields = outcome.fields or session_fields(claims)
         except ClaimError as exc:
             # Clerk's request state is signed-in and its toAuth() raises (§11.24).
             return AuthState.signed_out(
