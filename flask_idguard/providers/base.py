@@ -19,6 +19,8 @@ from dataclasses import replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
+from typing import Generic
+from typing import TypeVar
 
 from flask import Request
 
@@ -43,6 +45,8 @@ from .issuers import IssuerRouter
 __all__ = ["Credentials", "Provider", "RequestContext", "TokenProvider", "extract_bearer"]
 
 logger = logging.getLogger("flask_idguard")
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -176,8 +180,9 @@ class Provider(ABC):
         return False
 
 
-class _VerifiedCache:
-    """Bounded map of recently verified tokens to their (immutable) auth states.
+class _VerifiedCache(Generic[V]):
+    """Bounded map of recently verified tokens to what verifying them gave (immutable:
+    an auth state, Clerk's claims).
 
     Entries live until the token's ``exp`` (plus leeway) or ``max_age`` seconds,
     whichever comes first, so a key withdrawn upstream stops working within
@@ -187,10 +192,10 @@ class _VerifiedCache:
     def __init__(self, size: int = 4096, max_age: float = 60.0) -> None:
         self._size = size
         self.max_age = max_age
-        self._entries: dict[str, tuple[float, float, AuthState]] = {}
+        self._entries: dict[str, tuple[float, float, V]] = {}
         self._lock = threading.Lock()
 
-    def get(self, token: str, now: float) -> AuthState | None:
+    def get(self, token: str, now: float) -> V | None:
         entry = self._entries.get(token)
         if entry is None:
             return None
@@ -199,7 +204,7 @@ class _VerifiedCache:
             return state
         return None
 
-    def put(self, token: str, not_before: float, until: float, state: AuthState) -> None:
+    def put(self, token: str, not_before: float, until: float, state: V) -> None:
         with self._lock:
             if len(self._entries) >= self._size:
                 for old in list(self._entries)[: self._size // 8 or 1]:
@@ -254,7 +259,7 @@ class TokenProvider(Provider):
         self.emits_headers = self.nonces is not None
         #: Several issuers (an allow-list or a resolver) instead of ``policy.issuer``.
         self.router = router
-        self._cache = _VerifiedCache()
+        self._cache: _VerifiedCache[AuthState] = _VerifiedCache()
 
     @property
     def static_issuers(self) -> frozenset[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -24,8 +23,10 @@ from ...jwt import TokenError
 from ...jwt import Unverified
 from ...jwt import check_claims
 from ...jwt import decode_unverified
+from ...jwt import is_number
 from ...jwt import verify_signature
 from ...keys import KeySource
+from ..base import _VerifiedCache
 
 __all__ = [
     "ClerkVerifier",
@@ -90,37 +91,6 @@ def parse(token: str) -> Unverified:
         raise TokenError("token-invalid", _UNDECODABLE) from None
 
 
-class _Verified:
-    """Session tokens verified moments ago: token → (valid from, valid until, claims).
-
-    An entry is used only inside the window in which verifying again would give the same
-    answer (``nbf``/``iat``/``exp`` with the skew), and for at most ``max_age`` seconds, so a
-    key withdrawn from the JWKS stops working within a minute. Bounded in size.
-    """
-
-    def __init__(self, size: int = 4096, max_age: float = 60.0) -> None:
-        self.size = size
-        self.max_age = max_age
-        self._entries: dict[str, tuple[float, float, Mapping[str, Any]]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, token: str, now: float) -> Mapping[str, Any] | None:
-        entry = self._entries.get(token)
-        if entry is not None and entry[0] <= now < entry[1]:
-            return entry[2]
-        return None
-
-    def put(self, token: str, claims: Mapping[str, Any], now: float, skew: float) -> None:
-        starts = [claims[n] for n in ("nbf", "iat") if isinstance(claims.get(n), (int, float))]
-        start = max(starts, default=now) - skew
-        until = min(float(claims["exp"]) + skew, now + self.max_age)
-        with self._lock:
-            if len(self._entries) >= self.size:
-                for old in list(self._entries)[: self.size // 8]:
-                    del self._entries[old]
-            self._entries[token] = (start, until, claims)
-
-
 @dataclass(frozen=True)
 class ClerkVerifier:
     """Verifies session and handshake tokens of one Clerk instance.
@@ -133,7 +103,10 @@ class ClerkVerifier:
     authorized_parties: tuple[str, ...] = ()
     audience: tuple[str, ...] = ()
     skew: float = 5.0
-    _verified: _Verified = field(default_factory=_Verified, repr=False, compare=False)
+    #: Tokens verified moments ago, used only inside their validity window.
+    _verified: _VerifiedCache[Mapping[str, Any]] = field(
+        default_factory=_VerifiedCache, repr=False, compare=False
+    )
 
     def _policy(self, skew: float) -> Policy:
         return Policy(
@@ -175,7 +148,12 @@ class ClerkVerifier:
         except TokenError as exc:
             raise self._clerk_error(exc, parsed.claims) from None
         if skew is None:
-            self._verified.put(key, parsed.claims, now, self.skew)
+            claims = parsed.claims
+            # Valid again from max(nbf, iat) - skew until exp + skew (Clerk's time checks).
+            starts = [claims[n] for n in ("nbf", "iat") if is_number(claims.get(n))]
+            start = max(starts, default=now) - self.skew
+            until = min(float(claims["exp"]) + self.skew, now + self._verified.max_age)
+            self._verified.put(key, start, until, claims)
         return parsed.claims
 
     def verify_handshake(self, parsed: Unverified) -> Mapping[str, Any]:
