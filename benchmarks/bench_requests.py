@@ -51,13 +51,13 @@ from flask.testing import FlaskClient
 
 from flask_idguard import IdGuard
 from flask_idguard import requires_auth
-from flask_idguard.providers.base import TokenProvider
+from flask_idguard.providers.token import TokenProvider
 from flask_idguard.testing import TestIssuer
 
 F = TypeVar("F", bound=Callable[..., Any])
 Headers = Mapping[str, str]
 
-#: Capacity of flask-idguard's verified-token cache (``providers.base._VerifiedCache``).
+#: Capacity of flask-idguard's verified-token cache (``core.cache.VerifiedCache``).
 VERIFIED_CACHE_SIZE = 4096
 #: Distinct fresh tokens minted before timing. The fresh-token rows cycle through them; a
 #: cycle longer than the cache capacity means a token comes back only after more than

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .auth import AuthState
 from .auth import current_auth
 from .clients import APIAuthenticationFailed
 from .clients import APIConnectionError
@@ -37,6 +36,7 @@ from .errors import ServiceUnavailable
 from .errors import UseDPoPNonce
 from .extension import IdGuard
 from .providers.issuers import IssuerContext
+from .state import AuthState
 
 __all__ = [
     "APIAuthenticationFailed",

@@ -1,211 +1,22 @@
-"""The per-request authentication state and the ``current_auth`` proxy."""
+"""``current_auth``: the current request's :class:`~flask_idguard.AuthState`, as a proxy."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
-from types import MappingProxyType
-from typing import TYPE_CHECKING
-from typing import Any
-from typing import Literal
 from typing import cast
 
 from flask import g
 from flask import has_request_context
 from werkzeug.local import LocalProxy
 
-if TYPE_CHECKING:
-    from .clients.user import User
+from .app_state import G_KEY
+from .app_state import app_state
+from .clients.user import User
+from .state import AuthState
+from .state import install_user_lookup
 
-__all__ = ["AuthState", "Failure", "Scheme", "Status", "current_auth", "current_auth_state"]
+__all__ = ["current_auth", "current_auth_state"]
 
-Status = Literal["signed-in", "signed-out", "handshake"]
-
-#: Why a request is not signed in, as the decorators answer it:
-#: ``missing`` → 401 bare challenge, ``invalid_token`` → 401 ``invalid_token``,
-#: ``invalid_request`` → 400, ``unavailable`` → 503; DPoP adds ``invalid_scheme`` (400,
-#: challenges without error attributes), ``invalid_dpop_proof`` (400) and
-#: ``use_dpop_nonce`` (401).
-Failure = Literal[
-    "missing",
-    "invalid_token",
-    "invalid_request",
-    "unavailable",
-    "invalid_scheme",
-    "invalid_dpop_proof",
-    "use_dpop_nonce",
-]
-#: The authentication scheme of the request's token: ``bearer`` (header, query or form
-#: body) or ``dpop``.
-Scheme = Literal["bearer", "dpop"]
-
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-_G_KEY = "_idguard_auth"
 _G_USER = "_idguard_user"
-
-
-def _str(claims: Mapping[str, Any], name: str) -> str | None:
-    value = claims.get(name)
-    return value if isinstance(value, str) else None
-
-
-@dataclass(frozen=True, eq=False)
-class AuthState:
-    """Who made this request, computed once by the ``before_request`` hook.
-
-    A signed-out state is falsy; ``reason``/``message`` say why. Provider-specific
-    derivations (Clerk organisations, Auth0 permissions) are done by the provider
-    when it builds the state; nothing downstream re-derives them.
-    """
-
-    status: Status
-    provider: str | None = None
-    reason: str | None = None
-    message: str | None = None
-    failure: Failure | None = None
-    claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    token: str | None = field(default=None, repr=False)
-    token_type: str | None = None
-    scopes: frozenset[str] = frozenset()
-    permissions: frozenset[str] = frozenset()
-    roles: frozenset[str] = frozenset()
-    org_id: str | None = None
-    org_role: str | None = None
-    org_slug: str | None = None
-    org_permissions: frozenset[str] = frozenset()
-    #: Clerk's ``sts`` (``"active"``, ``"pending"``...), ``act`` (impersonation) and ``fva``.
-    session_status: str | None = None
-    actor: Mapping[str, Any] | None = None
-    factor_verification_age: tuple[float, float] | None = None
-    #: Namespaced custom claims without their namespace (``AUTH0_CLAIMS_NAMESPACE``).
-    custom_claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    #: Response headers the ``after_request`` hook appends (Set-Cookie, x-clerk-auth-*...).
-    headers: tuple[tuple[str, str], ...] = ()
-    #: A handshake answers the request itself with a 307 to this URL.
-    redirect: str | None = None
-    #: The provider's own ``has()`` (Clerk's roles, permissions, features, plans, reverification).
-    authorizer: Callable[..., bool] | None = field(default=None, repr=False)
-    #: Mints a new token for this session (Clerk's ``getToken`` with options).
-    token_minter: Callable[[str | None, int | None], str] | None = field(default=None, repr=False)
-    #: ``"bearer"`` or ``"dpop"``: the scheme the token came with (its challenge carries
-    #: the error attributes of a failure).
-    scheme: Scheme | None = None
-
-    @classmethod
-    def signed_out(
-        cls,
-        reason: str,
-        message: str,
-        *,
-        failure: Failure = "missing",
-        provider: str | None = None,
-        token: str | None = None,
-        headers: tuple[tuple[str, str], ...] = (),
-        scheme: Scheme | None = None,
-    ) -> AuthState:
-        """A signed-out state with its reason."""
-        return cls(
-            "signed-out",
-            provider=provider,
-            reason=reason,
-            message=message,
-            failure=failure,
-            token=token,
-            headers=headers,
-            scheme=scheme,
-        )
-
-    @property
-    def is_signed_in(self) -> bool:
-        """True only for a verified token."""
-        return self.status == "signed-in"
-
-    def __bool__(self) -> bool:
-        return self.is_signed_in
-
-    @property
-    def user_id(self) -> str | None:
-        """The ``sub`` claim of a verified token."""
-        return _str(self.claims, "sub") if self.is_signed_in else None
-
-    @property
-    def session_id(self) -> str | None:
-        """The ``sid`` claim (Clerk session id), when present."""
-        return _str(self.claims, "sid") if self.is_signed_in else None
-
-    def get_user(self) -> User | None:
-        """The signed-in user from ``idguard.users`` (one API call per request, kept on
-        ``g``), or ``None`` when signed out.
-
-        The client is the one of the provider that signed the request in. Raises
-        :class:`~flask_idguard.IdGuardAPIError` when the call fails,
-        :class:`~flask_idguard.ConfigurationError` when no users client is configured and
-        ``RuntimeError`` when none is for this provider (a user id of one provider means
-        nothing to another).
-        """
-        user_id = self.user_id
-        if user_id is None:
-            return None
-        cached = g.get(_G_USER)
-        if cached is not None and cached[0] == user_id:
-            return cast("User", cached[1])
-        from .extension import _app_state
-
-        user = _app_state().users_clients.for_provider(self.provider).user(user_id)
-        setattr(g, _G_USER, (user_id, user))
-        return user
-
-    def has(
-        self,
-        *,
-        permission: str | None = None,
-        role: str | None = None,
-        feature: str | None = None,
-        plan: str | None = None,
-        reverification: object | None = None,
-        scope: str | None = None,
-    ) -> bool:
-        """Clerk's ``has()`` semantics: fail closed; at least one check asked, all pass.
-
-        ``feature``, ``plan`` and ``reverification`` are Clerk session concepts and
-        are false for other providers.
-        """
-        checks = (permission, role, feature, plan, reverification, scope)
-        if not self.is_signed_in or all(c is None for c in checks):
-            return False
-        if self.authorizer is not None:
-            asked = {"permission": permission, "role": role, "feature": feature, "plan": plan,
-                     "reverification": reverification}  # fmt: skip
-            return scope is None and self.authorizer(
-                **{k: v for k, v in asked.items() if v is not None}
-            )
-        if feature is not None or plan is not None or reverification is not None:
-            return False
-        if permission is not None and not (
-            permission in self.permissions or permission in self.org_permissions
-        ):
-            return False
-        if role is not None and not (role in self.roles or role == self.org_role):
-            return False
-        return scope is None or scope in self.scopes
-
-    def get_token(
-        self, template: str | None = None, expires_in_seconds: int | None = None
-    ) -> str | None:
-        """The session's token; with ``template`` or ``expires_in_seconds``, a new one minted
-        by the identity provider (Clerk's ``getToken``). None when signed out."""
-        if not self.is_signed_in:
-            return None
-        if template is None and expires_in_seconds is None:
-            return self.token
-        if self.token_minter is None:
-            raise RuntimeError(
-                f"The {self.provider} provider cannot mint tokens; get_token() with a template "
-                "or an expiry needs a Clerk session."
-            )
-        return self.token_minter(template, expires_in_seconds)
 
 
 def current_auth_state() -> AuthState:
@@ -216,14 +27,27 @@ def current_auth_state() -> AuthState:
             "current_auth is only available while handling a request. "
             "Use app.test_request_context() in tests."
         )
-    state = ctx_g.__dict__.get(_G_KEY)
+    state = ctx_g.__dict__.get(G_KEY)
     if state is None:
-        from .extension import compute_auth_state
-
-        state = compute_auth_state()
-        setattr(ctx_g, _G_KEY, state)
+        state = app_state().auth_state()
+        setattr(ctx_g, G_KEY, state)
     return cast(AuthState, state)
 
+
+def _current_user(state: AuthState) -> User:
+    """``current_auth.get_user()``: one users API call per request, the answer kept on ``g``;
+    the client is the one of the provider that signed the request in."""
+    user_id = state.user_id
+    cached = g.get(_G_USER)
+    if cached is not None and cached[0] == user_id:
+        return cast(User, cached[1])
+    assert user_id is not None
+    user = app_state().users_clients.for_provider(state.provider).user(user_id)
+    setattr(g, _G_USER, (user_id, user))
+    return user
+
+
+install_user_lookup(_current_user)
 
 #: The :class:`AuthState` of the current request (a proxy; falsy when signed out).
 current_auth: AuthState = cast(AuthState, LocalProxy(current_auth_state))

@@ -21,9 +21,11 @@ from flask import current_app
 from flask import redirect as redirect_response
 from flask import request
 
-from .auth import AuthState
+from .app_state import app_state
 from .auth import current_auth_state
+from .core.jwt import json_equal
 from .errors import AuthenticationRequired
+from .errors import IdGuardError
 from .errors import InsufficientPermission
 from .errors import InsufficientScope
 from .errors import InvalidAuthScheme
@@ -32,7 +34,7 @@ from .errors import InvalidRequest
 from .errors import InvalidToken
 from .errors import ServiceUnavailable
 from .errors import UseDPoPNonce
-from .jwt import json_equal
+from .state import AuthState
 
 __all__ = [
     "claim_check",
@@ -55,15 +57,21 @@ def _guard(*checks: Check, vary: bool = False) -> Callable[[F], F]:
 
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if request.method != "OPTIONS":
-                if vary:
-                    after_this_request(_vary)
-                state = current_auth_state()
-                for check in checks:
-                    check(state)
-            if is_async:
-                return current_app.ensure_sync(view)(*args, **kwargs)
-            return view(*args, **kwargs)
+            try:
+                if request.method != "OPTIONS":
+                    if vary:
+                        after_this_request(_vary)
+                    state = current_auth_state()
+                    for check in checks:
+                        check(state)
+                if is_async:
+                    return current_app.ensure_sync(view)(*args, **kwargs)
+                return view(*args, **kwargs)
+            except IdGuardError as exc:
+                # The answer's challenge is this app's (realm, DPoP offers, metadata URL).
+                if exc.challenge is None:
+                    exc.challenge = app_state().challenge()
+                raise
 
         return wrapper  # type: ignore[return-value]
 
@@ -113,7 +121,7 @@ def _signed_in(redirect: bool) -> Check:
             raise InvalidDPoPProof(state.message, reason=state.reason)
         if state.failure == "use_dpop_nonce":
             raise UseDPoPNonce(state.message, reason=state.reason)
-        sign_in_url = current_app.extensions["idguard"].sign_in_url
+        sign_in_url = app_state().sign_in_url
         if redirect and sign_in_url and _is_page_navigation():
             response = redirect_response(_sign_in_redirect(sign_in_url), 302)
             response.headers["Cache-Control"] = "no-store"

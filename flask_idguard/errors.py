@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
-from flask import has_app_context
 from werkzeug.exceptions import HTTPException
 
 __all__ = [
     "AuthenticationRequired",
+    "Challenge",
     "ConfigurationError",
     "IdGuardError",
     "InsufficientPermission",
@@ -42,6 +42,28 @@ def header_safe(text: str) -> str:
     return _UNSAFE.sub("?", text.replace('"', "'").replace("\\", "/"))
 
 
+@dataclass(frozen=True)
+class Challenge:
+    """What an error's ``WWW-Authenticate`` offers, given by whoever raises it.
+
+    The decorators give the app's (``IDGUARD_REALM``, its providers' DPoP offers, the scheme
+    of the request's token, the RFC 9728 metadata URL); without one, a plain ``Bearer``.
+    """
+
+    realm: str | None = None
+    #: Whether the ``Bearer`` scheme is offered (not in DPoP ``required`` mode).
+    bearer: bool = True
+    #: The DPoP proof algorithms offered (``algs``); empty when DPoP is not offered.
+    dpop_algs: tuple[str, ...] = ()
+    #: ``"bearer"`` or ``"dpop"``: the scheme the request's token came with, if any.
+    used: str | None = None
+    #: ``resource_metadata`` (RFC 9728 §5.1), when the document is served.
+    resource_metadata: str | None = None
+
+
+_PLAIN = Challenge()
+
+
 class ConfigurationError(RuntimeError):
     """The application's configuration is wrong; raised at ``init_app``, never per request."""
 
@@ -63,9 +85,17 @@ class IdGuardError(HTTPException):
     #: A "no information" answer (RFC 6750 §3.1): challenges without error attributes.
     bare: bool = False
 
-    def __init__(self, description: str | None = None, *, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        reason: str | None = None,
+        challenge: Challenge | None = None,
+    ) -> None:
         super().__init__(description)
         self.reason = reason
+        #: What ``WWW-Authenticate`` offers; None renders a plain ``Bearer`` challenge.
+        self.challenge = challenge
 
     def challenge_params(self) -> list[tuple[str, str]]:
         """Attributes of the ``Bearer`` challenge after ``realm``."""
@@ -83,24 +113,18 @@ class IdGuardError(HTTPException):
         (RFC 9449 §7.1); the error attributes go on the challenge of the scheme that
         failed, none at all for a bare error.
         """
-        from .resource_metadata import resource_metadata_param
-
-        realm = None
-        bearer, algs, used = True, (), None
-        if has_app_context():
-            state = current_app.extensions.get("idguard")
-            realm = getattr(state, "realm", None)
-            offer = getattr(state, "challenge_offer", None)
-            if offer is not None:
-                bearer, algs, used = offer()
-        target = self.scheme or used or "bearer"
+        offer = self.challenge or _PLAIN
+        bearer, algs, realm = offer.bearer, offer.dpop_algs, offer.realm
+        target = self.scheme or offer.used or "bearer"
         if target == "dpop" and not algs:
             target = "bearer"
         elif target == "bearer" and not bearer:
             target = "dpop"
         params = [] if self.bare else self.challenge_params()
         # RFC 9728 §5.1: where to find the protected resource's metadata, when served.
-        metadata = resource_metadata_param()
+        metadata = (
+            [("resource_metadata", offer.resource_metadata)] if offer.resource_metadata else []
+        )
         challenges = []
         if bearer:
             bearer_params = ([("realm", realm)] if realm else []) + (
@@ -193,8 +217,9 @@ class InsufficientScope(IdGuardError):
         *,
         scopes: Iterable[str] = (),
         reason: str | None = None,
+        challenge: Challenge | None = None,
     ) -> None:
-        super().__init__(description, reason=reason)
+        super().__init__(description, reason=reason, challenge=challenge)
         self.scopes = tuple(scopes)
 
     def challenge_params(self) -> list[tuple[str, str]]:

@@ -14,19 +14,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response
-from flask import current_app
-from flask import has_request_context
 from flask import jsonify
 from flask import request
 
 from .config import ConfigReader
+from .core.urls import INVALID_HOST
+from .core.urls import check_url
+from .core.urls import environ_host_ok
 from .errors import ConfigurationError
 from .errors import InvalidRequest
-from .host import INVALID_HOST
-from .host import environ_host_ok
-from .keys import check_url
 
-__all__ = ["WELL_KNOWN", "ResourceMetadata", "resource_metadata_param"]
+__all__ = ["WELL_KNOWN", "ResourceMetadata"]
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
@@ -89,14 +87,3 @@ class ResourceMetadata:
         response = jsonify({"resource": resource, **self.fields})
         response.headers["Cache-Control"] = "public, max-age=3600"
         return response
-
-
-def resource_metadata_param() -> list[tuple[str, str]]:
-    """``[("resource_metadata", url)]`` for a challenge, when the document is served."""
-    if not has_request_context():
-        return []
-    metadata = getattr(current_app.extensions.get("idguard"), "resource_metadata", None)
-    if not isinstance(metadata, ResourceMetadata):
-        return []
-    url = metadata.url()
-    return [("resource_metadata", url)] if url is not None else []

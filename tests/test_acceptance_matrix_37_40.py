@@ -17,7 +17,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from flask_idguard.host import host_is_valid
+from flask_idguard.core.urls import host_is_valid
 from flask_idguard.testing import TestIssuer
 
 from .conftest import AppFactory

@@ -15,7 +15,7 @@ from flask_idguard import IdGuard
 from flask_idguard import current_auth
 from flask_idguard import has_permission
 from flask_idguard import has_role
-from flask_idguard.providers.auth0 import normalize_domain
+from flask_idguard.core.urls import normalize_domain
 from flask_idguard.testing import TestIssuer
 
 from .conftest import bearer

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from flask_idguard.dpop import DEFAULT_ALGORITHMS
+from flask_idguard.core.dpop import DEFAULT_ALGORITHMS
 from flask_idguard.testing import DPoPKey
 from flask_idguard.testing import TestIssuer
 

@@ -20,8 +20,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_idguard import IdGuard
 from flask_idguard import requires_auth
-from flask_idguard.dpop import normalize_url
-from flask_idguard.dpop_replay import InProcessReplayCache
+from flask_idguard.core.dpop import InProcessReplayCache
+from flask_idguard.core.dpop import normalize_url
 from flask_idguard.errors import ConfigurationError
 from flask_idguard.testing import DPoPKey
 from flask_idguard.testing import TestIssuer

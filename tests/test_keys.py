@@ -23,14 +23,14 @@ from joserfc.jwk import OctKey
 from joserfc.jwk import OKPKey
 from joserfc.jwk import RSAKey
 
-from flask_idguard.http import MAX_BODY_BYTES
-from flask_idguard.http import FetchError
-from flask_idguard.http import HttpClient
-from flask_idguard.jwks import DiscoveredJWKS
-from flask_idguard.jwks import RemoteJWKS
-from flask_idguard.keys import KeysUnavailable
-from flask_idguard.keys import StaticKeySet
-from flask_idguard.keys import check_url
+from flask_idguard.core.discovery import DiscoveredJWKS
+from flask_idguard.core.fetch import MAX_BODY_BYTES
+from flask_idguard.core.fetch import FetchError
+from flask_idguard.core.fetch import HttpClient
+from flask_idguard.core.jwks import RemoteJWKS
+from flask_idguard.core.keys import KeysUnavailable
+from flask_idguard.core.keys import StaticKeySet
+from flask_idguard.core.urls import check_url
 
 JWKS_URL = "https://idp.example.com/.well-known/jwks.json"
 ISSUER = "https://idp.example.com/"

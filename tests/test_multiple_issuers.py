@@ -217,7 +217,7 @@ def test_discovery_sources_are_a_bounded_lru(
     )
 
     def source(i: TestIssuer) -> object:
-        from flask_idguard.jwt import decode_unverified
+        from flask_idguard.core.jwt import decode_unverified
 
         token = i.token()
         target = router.select(decode_unverified(token), IssuerContext("/", Headers(), i.issuer))

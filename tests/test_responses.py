@@ -11,7 +11,7 @@ import requests
 import time_machine
 from flask import Flask
 
-from flask_idguard.jwt import ASYMMETRIC_ALGORITHMS
+from flask_idguard.core.jwt import ASYMMETRIC_ALGORITHMS
 from flask_idguard.testing import TestIssuer
 
 from .conftest import AppFactory

@@ -17,7 +17,7 @@ from flask_idguard import ConfigurationError
 from flask_idguard import IdGuard
 from flask_idguard import current_auth
 from flask_idguard.providers.base import Provider
-from flask_idguard.providers.base import RequestContext
+from flask_idguard.providers.request import RequestContext
 from flask_idguard.testing import TestIssuer
 
 OIDC = {"IDGUARD_ISSUER": "https://issuer.test/", "IDGUARD_AUDIENCE": "https://api.test"}

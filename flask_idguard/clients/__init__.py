@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from .auth0 import Auth0ManagementClient
 from .clerk import ClerkClient
-from .config import UsersClient
 from .errors import APIAuthenticationFailed
 from .errors import APIConnectionError
 from .errors import APINotFound
@@ -33,5 +32,4 @@ __all__ = [
     "ClerkClient",
     "IdGuardAPIError",
     "User",
-    "UsersClient",
 ]

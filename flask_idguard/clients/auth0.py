@@ -13,10 +13,11 @@ from typing import Any
 import requests
 from authlib.integrations.requests_client import OAuth2Session  # type: ignore[import-untyped]
 from authlib.integrations.requests_client import OAuthError
+from urllib3.util.retry import Retry
 
-from ..http import retrying_session
-from ..keys import check_url
-from ..providers.auth0 import normalize_domain
+from ..core.fetch import retrying_session
+from ..core.urls import check_url
+from ..core.urls import normalize_domain
 from .base import APIClient
 from .base import APIRetry
 from .base import ErrorFields
@@ -206,15 +207,18 @@ class Auth0ManagementClient(APIClient):
         *,
         params: Query | None = None,
         body: Mapping[str, Any] | None = None,
+        retry: Retry | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         token = self._tokens.get()
-        resp = self._send(method, path, params=params, body=body, token=token)
+        extra: dict[str, Any] = {"params": params, "body": body, "retry": retry, "headers": headers}
+        resp = self._send(method, path, token=token, **extra)
         if resp.status_code == 401 and self._tokens.renewable:
             # A refused token was not acted on: safe to send again, once, with a new one.
             logger.info("auth0: management token refused; fetching a new one")
             resp.close()
             token = self._tokens.renew(token)
-            resp = self._send(method, path, params=params, body=body, token=token)
+            resp = self._send(method, path, token=token, **extra)
         return self._result(resp, method, path)
 
     def _to_user(self, data: Mapping[str, Any]) -> User:

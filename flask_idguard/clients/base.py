@@ -35,7 +35,8 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.exceptions import ResponseError
 from urllib3.util.retry import Retry
 
-from ..http import retrying_session
+from ..core.fetch import call_retry
+from ..core.fetch import retrying_session
 from .errors import APIConnectionError
 from .errors import IdGuardAPIError
 from .errors import error_class
@@ -226,27 +227,32 @@ class APIClient:
         params: Query | None = None,
         body: Mapping[str, Any] | None = None,
         token: str | None = None,
+        retry: Retry | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """One call (retried by the session's policy); ``token`` overrides the credential."""
+        """One call, retried by ``retry`` or else the session's policy; ``token`` overrides
+        the credential, ``headers`` are sent as well."""
         headers = {
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
             "Authorization": f"Bearer {token}" if token else self._authorization(),
+            **(headers or {}),
         }
         data = None
         if body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(body, separators=(",", ":"))
         try:
-            return self.session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
+            with call_retry(retry):
+                return self.session.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
         except (requests.RequestException, OSError) as exc:
             raise self._no_answer(exc, method, path) from None
 
@@ -266,9 +272,12 @@ class APIClient:
         *,
         params: Query | None = None,
         body: Mapping[str, Any] | None = None,
+        retry: Retry | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one call; the parsed JSON body (``None`` for an empty one) or a typed error."""
-        return self._result(self._send(method, path, params=params, body=body), method, path)
+        sent = self._send(method, path, params=params, body=body, retry=retry, headers=headers)
+        return self._result(sent, method, path)
 
     def call(
         self,
@@ -277,12 +286,18 @@ class APIClient:
         *,
         params: Query | None = None,
         body: Mapping[str, Any] | None = None,
+        retry: Retry | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Any other endpoint of the provider's API, with this client's credentials, retries
         and errors: ``client.call("POST", "/users/user_1/ban")``. ``path`` is relative to the
         API's base URL (``…/v1`` for Clerk, ``…/api/v2`` for Auth0). The parsed JSON answer
-        (``None`` for an empty one), or :class:`~flask_idguard.IdGuardAPIError`."""
-        return self._request(method, path, params=params, body=body)
+        (``None`` for an empty one), or :class:`~flask_idguard.IdGuardAPIError`.
+
+        ``retry`` (an :class:`APIRetry`) replaces the client's retry policy for this call
+        (e.g. ``APIRetry.policy(1, max_wait=1.0)`` while a request waits); ``headers`` are
+        sent with it."""
+        return self._request(method, path, params=params, body=body, retry=retry, headers=headers)
 
     def _object(self, method: str, path: str, **kwargs: Any) -> UserDict:
         """A call whose answer must be a JSON object."""

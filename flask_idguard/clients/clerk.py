@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from ..keys import check_url
+from ..core.urls import check_url
 from .base import APIClient
 from .base import ErrorFields
 from .base import Query

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .auth0 import Auth0Provider
 from .base import Provider
-from .base import RequestContext
-from .base import TokenProvider
 from .oidc import OIDCProvider
+from .request import RequestContext
+from .token import TokenProvider
 
 __all__ = ["Auth0Provider", "OIDCProvider", "Provider", "RequestContext", "TokenProvider"]

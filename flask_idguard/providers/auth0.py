@@ -14,59 +14,21 @@ from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
-from ..auth import AuthState
 from ..config import ConfigReader
+from ..core.urls import check_url
+from ..core.urls import normalize_domain
 from ..errors import ConfigurationError
-from ..host import host_is_valid
-from ..keys import check_url
-from ..keys import is_loopback
-from .base import TokenProvider
-from .base import string_set
+from ..state import AuthState
 from .issuers import NO_KEYS
 from .issuers import IssuerRouter
 from .issuers import Issuers
 from .oidc import build_key_source
 from .settings import Settings
+from .token import TokenProvider
+from .token import string_set
 
-__all__ = ["Auth0Provider", "custom_claims", "normalize_domain"]
-
-
-def normalize_domain(domain: str) -> str:
-    """The issuer for an Auth0 domain: ``tenant.auth0.com`` → ``https://tenant.auth0.com/``.
-
-    ``https://`` may be given; ``http://`` is refused except on a loopback host (local
-    development servers). Credentials, a query, a fragment or a path are refused; the host
-    must be a plain ``name[:port]`` (or bracketed IPv6) and is lower-cased.
-
-    :raises ValueError: with a message saying what is wrong.
-    """
-    if not isinstance(domain, str):
-        raise ValueError(f"{type(domain).__name__} is not a domain string")
-    text = domain.strip()
-    scheme = "https"
-    if "://" in text:
-        scheme, _, text = text.partition("://")
-        scheme = scheme.lower()
-    if scheme not in ("https", "http"):
-        raise ValueError(f"{domain!r} is not a domain such as 'tenant.us.auth0.com'")
-    if "@" in text:
-        raise ValueError(f"{domain!r} must not contain credentials")
-    if "?" in text or "#" in text:
-        raise ValueError(f"{domain!r} must not contain a query or a fragment")
-    netloc, slash, path = text.partition("/")
-    if path:
-        raise ValueError(f"{domain!r} must be a bare domain, without a path")
-    if not host_is_valid(netloc) or netloc.startswith(":"):
-        raise ValueError(f"{domain!r} is not a domain such as 'tenant.us.auth0.com'")
-    parts = urlsplit(f"{scheme}://{netloc}/")
-    host = (parts.hostname or "").lower()
-    if scheme == "http" and not is_loopback(host):
-        raise ValueError(f"{domain!r}: https is required (http only for a loopback host)")
-    port = parts.port
-    name = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{name}{'' if port is None else f':{port}'}/"
+__all__ = ["Auth0Provider", "custom_claims"]
 
 
 def custom_claims(claims: Mapping[str, Any], namespace: str | None) -> Mapping[str, Any]:

@@ -11,28 +11,26 @@ in bounded LRU maps.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import replace
 from typing import Any
-from typing import Generic
 from typing import TypeVar
 
 from werkzeug.datastructures import Headers
 
-from ..auth import AuthState
 from ..config import ConfigReader
+from ..core.cache import LRU
+from ..core.discovery import DiscoveredJWKS
+from ..core.jwks import RemoteJWKS
+from ..core.jwt import Policy
+from ..core.jwt import TokenError
+from ..core.jwt import shown
+from ..core.keys import KeySource
 from ..errors import ConfigurationError
 from ..errors import IssuerResolverError
-from ..jwks import DiscoveredJWKS
-from ..jwks import RemoteJWKS
-from ..jwt import Policy
-from ..jwt import TokenError
-from ..jwt import shown
-from ..keys import KeySource
+from ..state import AuthState
 from .settings import Settings
 
 __all__ = ["NO_KEYS", "IssuerContext", "IssuerResolver", "IssuerRouter", "Issuers"]
@@ -59,30 +57,6 @@ class IssuerContext:
 
 #: ``fn(ctx) -> [issuer or domain, ...]``: the issuers allowed for this request.
 IssuerResolver = Callable[[IssuerContext], Iterable[str]]
-
-
-class _LRU(Generic[T]):
-    """A thread-safe map of at most ``size`` entries, least recently used evicted first."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, T] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str, make: Callable[[], T]) -> T:
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-                return item
-            item = make()
-            self._items[key] = item
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
-            return item
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 class Issuers:
@@ -186,31 +160,15 @@ class IssuerRouter:
         self.issuers = issuers
         self.template = template
         self.settings = settings
-        self._sources: _LRU[tuple[Policy, DiscoveredJWKS]] = _LRU(max_entries)
-        self._jwks: _LRU[RemoteJWKS] = _LRU(max_entries)
+        self._sources: LRU[tuple[Policy, DiscoveredJWKS]] = LRU(max_entries)
+        self._jwks: LRU[RemoteJWKS] = LRU(max_entries)
 
     def _remote(self, url: str) -> RemoteJWKS:
-        s = self.settings
-        return self._jwks.get(
-            url,
-            lambda: RemoteJWKS(
-                url, http=s.http, ttl=s.jwks_cache_ttl, cooldown=s.jwks_cooldown, cache=s.cache
-            ),
-        )
+        return self._jwks.get(url, lambda: self.settings.key_sets.remote(url))
 
     def _source(self, issuer: str) -> tuple[Policy, DiscoveredJWKS]:
-        s = self.settings
-
         def make() -> tuple[Policy, DiscoveredJWKS]:
-            keys = DiscoveredJWKS(
-                issuer,
-                http=s.http,
-                ttl=s.jwks_cache_ttl,
-                cooldown=s.jwks_cooldown,
-                cache=s.cache,
-                allow_insecure_http=s.allow_insecure_http,
-                jwks_factory=self._remote,
-            )
+            keys = self.settings.discovered(issuer, jwks_factory=self._remote)
             return replace(self.template, issuer=issuer), keys
 
         return self._sources.get(issuer, make)

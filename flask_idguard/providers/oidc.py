@@ -10,17 +10,15 @@ from typing import Any
 from joserfc.jwk import KeySet
 
 from ..config import ConfigReader
+from ..core.keys import KeySource
+from ..core.keys import StaticKeySet
+from ..core.urls import check_url
 from ..errors import ConfigurationError
-from ..jwks import DiscoveredJWKS
-from ..jwks import RemoteJWKS
-from ..keys import KeySource
-from ..keys import StaticKeySet
-from ..keys import check_url
-from .base import TokenProvider
 from .issuers import NO_KEYS
 from .issuers import IssuerRouter
 from .issuers import Issuers
 from .settings import Settings
+from .token import TokenProvider
 
 __all__ = ["OIDCProvider", "build_key_source", "static_keys"]
 
@@ -64,19 +62,13 @@ def build_key_source(
         )
     if public_keys is not None:
         return static_keys(public_keys, public_keys_key)
-    common: dict[str, Any] = {
-        "http": settings.http,
-        "ttl": settings.jwks_cache_ttl,
-        "cooldown": settings.jwks_cooldown,
-        "cache": settings.cache,
-    }
     if jwks_url is not None:
         try:
             check_url(jwks_url, allow_insecure_http=settings.allow_insecure_http, what="JWKS URL")
         except ValueError as exc:
             raise ConfigurationError(f"{jwks_key}: {exc}") from exc
-        return RemoteJWKS(jwks_url, **common)
-    return DiscoveredJWKS(issuer, allow_insecure_http=settings.allow_insecure_http, **common)
+        return settings.key_sets.remote(jwks_url)
+    return settings.discovered(issuer)
 
 
 class OIDCProvider(TokenProvider):

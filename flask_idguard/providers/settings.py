@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -12,19 +13,22 @@ from typing import Any
 from typing import cast
 
 from ..config import ConfigReader
-from ..dpop import DEFAULT_ALGORITHMS
-from ..dpop import MODES
-from ..dpop import DPoPPolicy
-from ..dpop import Mode
-from ..dpop import expected_dpop_algorithms
-from ..dpop_replay import InProcessReplayCache
-from ..dpop_replay import NonceIssuer
-from ..dpop_replay import SharedReplayCache
+from ..core.discovery import DiscoveredJWKS
+from ..core.dpop import DEFAULT_ALGORITHMS
+from ..core.dpop import MODES
+from ..core.dpop import DPoPPolicy
+from ..core.dpop import InProcessReplayCache
+from ..core.dpop import Mode
+from ..core.dpop import NonceIssuer
+from ..core.dpop import SharedReplayCache
+from ..core.dpop import proof_algorithms
+from ..core.fetch import HttpClient
+from ..core.jwks import KeySetOptions
+from ..core.jwks import RemoteJWKS
+from ..core.jwt import Policy
+from ..core.jwt import Validator
+from ..core.jwt import check_algorithms
 from ..errors import ConfigurationError
-from ..http import HttpClient
-from ..jwt import Policy
-from ..jwt import Validator
-from ..jwt import expected_algorithms
 
 #: The RFC 9068 profile (``IDGUARD_STRICT``): explicit type and the required claims.
 RFC9068_TYP: frozenset[str | None] = frozenset({"at+jwt", "application/at+jwt"})
@@ -56,6 +60,29 @@ class Settings:
     #: Shared DPoP rules (``IDGUARD_DPOP_*``); each provider adds its mode.
     dpop: DPoPPolicy = field(default_factory=DPoPPolicy)
     nonces: NonceIssuer | None = None
+
+    @property
+    def key_sets(self) -> KeySetOptions:
+        """How remote key sets are fetched and kept (``IDGUARD_JWKS_*``, ``IDGUARD_CACHE``)."""
+        return KeySetOptions(
+            self.http, ttl=self.jwks_cache_ttl, cooldown=self.jwks_cooldown, cache=self.cache
+        )
+
+    def discovered(
+        self, issuer: str, *, jwks_factory: Callable[[str], RemoteJWKS] | None = None
+    ) -> DiscoveredJWKS:
+        """The key set that ``issuer``'s discovery document names."""
+        options = self.key_sets
+        return DiscoveredJWKS(
+            issuer,
+            http=options.http,
+            ttl=options.ttl,
+            cooldown=options.cooldown,
+            max_stale=options.max_stale,
+            cache=options.cache,
+            allow_insecure_http=self.allow_insecure_http,
+            jwks_factory=jwks_factory,
+        )
 
     def dpop_policy(self, reader: ConfigReader, *keys: str) -> DPoPPolicy:
         """The DPoP policy of a provider whose mode is the first of ``keys`` that is set."""
@@ -105,7 +132,7 @@ class Settings:
         changes: dict[str, Any] = {}
         if reader.raw(algorithms) is not None:
             try:
-                changes["algorithms"] = expected_algorithms(reader.strings(algorithms) or [])
+                changes["algorithms"] = check_algorithms(reader.strings(algorithms) or [])
             except ValueError as exc:
                 raise ConfigurationError(f"{algorithms}: {exc}") from None
         if reader.raw(clock_skew) is not None:
@@ -119,7 +146,7 @@ class Settings:
     @classmethod
     def from_config(cls, reader: ConfigReader) -> Settings:
         try:
-            algorithms = expected_algorithms(reader.strings("IDGUARD_ALGORITHMS", ["RS256"]) or [])
+            algorithms = check_algorithms(reader.strings("IDGUARD_ALGORITHMS", ["RS256"]) or [])
         except ValueError as exc:
             raise ConfigurationError(f"IDGUARD_ALGORITHMS: {exc}") from None
         timeout = reader.number("IDGUARD_HTTP_TIMEOUT", 5)
@@ -160,7 +187,7 @@ class Settings:
 def _dpop(reader: ConfigReader, cache: Any, nonces: NonceIssuer | None) -> DPoPPolicy:
     """The shared DPoP rules: ``IDGUARD_DPOP_ALGORITHMS``, ``_IAT_OFFSET``, ``_IAT_LEEWAY``..."""
     try:
-        algorithms = expected_dpop_algorithms(
+        algorithms = proof_algorithms(
             reader.strings("IDGUARD_DPOP_ALGORITHMS", list(DEFAULT_ALGORITHMS)) or []
         )
     except ValueError as exc:

@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from joserfc.jwk import JWKRegistry
 
-from ..dpop import ath
+from ..core.dpop import ath
 from .issuer import SUPPORTED_ALGORITHMS
 from .issuer import _generate
 from .issuer import _json

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc import jwk
 from joserfc.jwk import KeyParameters
 
-from ..jwt import ASYMMETRIC_ALGORITHMS
+from ..core.jwt import ASYMMETRIC_ALGORITHMS
 
 if TYPE_CHECKING:
     import responses

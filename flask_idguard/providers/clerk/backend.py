@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from ...clients.base import APIRetry
 from ...clients.clerk import ClerkClient
 from ...clients.errors import APIConnectionError
 from ...clients.errors import IdGuardAPIError
-from ...http import HttpClient
+from ...core.fetch import HttpClient
 
 __all__ = ["SUPPORTED_BAPI_VERSION", "BackendAPIError", "ClerkBackend"]
 
@@ -19,6 +20,10 @@ logger = logging.getLogger("flask_idguard")
 
 #: Sent as ``Clerk-API-Version`` and as the handshake's ``__clerk_api_version``.
 SUPPORTED_BAPI_VERSION = "2026-05-12"
+_HEADERS = {"Clerk-API-Version": SUPPORTED_BAPI_VERSION}
+
+#: The request path's retry policy: one more attempt at most, never a long wait.
+REQUEST_PATH_RETRY = APIRetry.policy(1, max_wait=1.0)
 
 
 class BackendAPIError(Exception):
@@ -32,10 +37,12 @@ class BackendAPIError(Exception):
 
 
 class ClerkBackend:
-    """One instance's Backend API, as the request path uses it.
+    """One instance's Backend API, as the request path uses it, on the instance's one
+    :class:`~flask_idguard.ClerkClient` (``idguard.users`` shares it).
 
     Calls made while a request waits are retried once at most and never wait long for a
-    rate limit; the secret key is sent only in the ``Authorization`` header.
+    rate limit (:data:`REQUEST_PATH_RETRY`, passed per call); the secret key is sent only in
+    the ``Authorization`` header.
     """
 
     def __init__(
@@ -46,11 +53,8 @@ class ClerkBackend:
             api_url=api_url,
             api_version=api_version,
             timeout=timeout,
-            retries=1,
-            max_retry_wait=1.0,
             allow_insecure_http=True,  # the URL was checked when the configuration was read
         )
-        self.client.session.headers["Clerk-API-Version"] = SUPPORTED_BAPI_VERSION
         #: JWKS fetches: GET with retries, through the shared key-set machinery.
         self.jwks_http = HttpClient(
             timeout=timeout,
@@ -77,7 +81,9 @@ class ClerkBackend:
     ) -> Any:
         try:
             query = list(params.items()) if params is not None else None
-            return self.client.call(method, path, params=query, body=body)
+            return self.client.call(
+                method, path, params=query, body=body, retry=REQUEST_PATH_RETRY, headers=_HEADERS
+            )
         except APIConnectionError as exc:
             raise BackendAPIError("fetch-error", str(exc)) from None
         except IdGuardAPIError as exc:

@@ -13,7 +13,7 @@ from urllib.parse import urlunsplit
 
 from flask import Request
 
-from ...host import host_is_valid
+from ...core.urls import host_is_valid
 from .config import ClerkConfig
 from .cookies import first_cookies
 from .cookies import parse_client_uat

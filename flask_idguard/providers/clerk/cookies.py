@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from ...jwt import TokenError
+from ...core.jwt import TokenError
 from .verify import parse
 
 __all__ = [

@@ -12,9 +12,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...jwt import TokenError
-from ...jwt import Unverified
-from ...keys import KeysUnavailable
+from ...core.jwt import TokenError
+from ...core.jwt import Unverified
+from ...core.keys import KeysUnavailable
 from .backend import BackendAPIError
 from .backend import ClerkBackend
 from .claims import ClaimError

@@ -7,8 +7,8 @@ import logging
 import math
 import re
 
-from ...jwt import TokenError
-from ...keys import KeysUnavailable
+from ...core.jwt import TokenError
+from ...core.keys import KeysUnavailable
 from .backend import SUPPORTED_BAPI_VERSION
 from .backend import BackendAPIError
 from .backend import ClerkBackend

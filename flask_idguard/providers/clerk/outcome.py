@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-from ...auth import Failure
-from ...auth import Status
+from ...state import Failure
+from ...state import Status
 from .claims import SessionFields
 
 __all__ = ["Outcome", "failure_for"]

@@ -10,15 +10,15 @@ from types import MappingProxyType
 
 from joserfc.jwk import RSAKey
 
-from ...auth import AuthState
 from ...config import ConfigReader
+from ...core.jwks import RemoteJWKS
+from ...core.jwt import TokenError
+from ...core.keys import KeySource
+from ...core.keys import StaticKeySet
 from ...errors import ConfigurationError
-from ...jwks import RemoteJWKS
-from ...jwt import TokenError
-from ...keys import KeySource
-from ...keys import StaticKeySet
+from ...state import AuthState
 from ..base import Provider
-from ..base import RequestContext
+from ..request import RequestContext
 from ..settings import Settings
 from .backend import ClerkBackend
 from .claims import ClaimError

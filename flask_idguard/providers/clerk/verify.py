@@ -18,15 +18,15 @@ from dataclasses import field
 from functools import lru_cache
 from typing import Any
 
-from ...jwt import Policy
-from ...jwt import TokenError
-from ...jwt import Unverified
-from ...jwt import check_claims
-from ...jwt import decode_unverified
-from ...jwt import is_number
-from ...jwt import verify_signature
-from ...keys import KeySource
-from ..base import _VerifiedCache
+from ...core.cache import VerifiedCache
+from ...core.jwt import Policy
+from ...core.jwt import TokenError
+from ...core.jwt import Unverified
+from ...core.jwt import check_claims
+from ...core.jwt import decode_unverified
+from ...core.jwt import is_number
+from ...core.jwt import verify_signature
+from ...core.keys import KeySource
 
 __all__ = [
     "ClerkVerifier",
@@ -104,8 +104,8 @@ class ClerkVerifier:
     audience: tuple[str, ...] = ()
     skew: float = 5.0
     #: Tokens verified moments ago, used only inside their validity window.
-    _verified: _VerifiedCache[Mapping[str, Any]] = field(
-        default_factory=_VerifiedCache, repr=False, compare=False
+    _verified: VerifiedCache[Mapping[str, Any]] = field(
+        default_factory=VerifiedCache, repr=False, compare=False
     )
 
     def _policy(self, skew: float) -> Policy:

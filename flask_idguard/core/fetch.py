@@ -1,18 +1,29 @@
-"""Outbound HTTP: one pooled :class:`requests.Session` with retries and timeouts."""
+"""Outbound HTTP (the library as a client): a pooled session with retries and timeouts."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-__all__ = ["MAX_BODY_BYTES", "FetchError", "HttpClient", "retrying_session", "safe_url"]
+from .urls import safe_url
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "FetchError",
+    "HttpClient",
+    "RetryAdapter",
+    "call_retry",
+    "retrying_session",
+]
 
 #: Largest response body :meth:`HttpClient.get_json` accepts.
 MAX_BODY_BYTES = 1024 * 1024
@@ -29,18 +40,31 @@ class FetchError(Exception):
         self.status = status
 
 
-def safe_url(url: str) -> str:
-    """``url`` without userinfo, query string or fragment, fit for messages and logs."""
+_CALL_RETRY: ContextVar[Retry | None] = ContextVar("flask_idguard_call_retry", default=None)
+
+
+class RetryAdapter(HTTPAdapter):
+    """A pooled adapter that retries by its policy, or by the policy of the call under way
+    (:func:`call_retry`): one session serves callers with different patience."""
+
+    @property
+    def max_retries(self) -> Retry:
+        return _CALL_RETRY.get() or self._policy
+
+    @max_retries.setter
+    def max_retries(self, value: Retry) -> None:
+        self._policy = value
+
+
+@contextmanager
+def call_retry(retry: Retry | None) -> Iterator[None]:
+    """Within the block, calls through a :class:`RetryAdapter` retry by ``retry`` (None: the
+    adapter's own policy)."""
+    token = _CALL_RETRY.set(retry)
     try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        port = parts.port
-    except ValueError:
-        return "<invalid URL>"
-    netloc = f"{host}:{port}" if port is not None else host
-    return f"{parts.scheme}://{netloc}{parts.path}"
+        yield
+    finally:
+        _CALL_RETRY.reset(token)
 
 
 def retrying_session(retry: Retry, session: requests.Session | None = None) -> requests.Session:
@@ -50,7 +74,7 @@ def retrying_session(retry: Retry, session: requests.Session | None = None) -> r
     """
     if session is None:
         session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = RetryAdapter(max_retries=retry)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.max_redirects = 5

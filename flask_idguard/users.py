@@ -1,4 +1,4 @@
-"""``idguard.users`` from the app's configuration.
+"""The users API clients of an app (``idguard.users``), from its configuration.
 
 Keys: ``CLERK_SECRET_KEY``, ``CLERK_API_URL``, ``CLERK_API_VERSION`` (Clerk);
 ``AUTH0_DOMAIN`` with ``AUTH0_CLIENT_ID`` and ``AUTH0_CLIENT_SECRET`` or
@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from ..config import ConfigReader
-from ..errors import ConfigurationError
-from ..providers.settings import Settings
-from .auth0 import Auth0ManagementClient
-from .clerk import ClerkClient
+from .clients.auth0 import Auth0ManagementClient
+from .clients.clerk import ClerkClient
+from .config import ConfigReader
+from .core.urls import check_url
+from .errors import ConfigurationError
 
 __all__ = ["UsersClient", "UsersClients", "users_clients"]
 
@@ -70,27 +70,58 @@ class UsersClients:
         return client
 
 
-def users_clients(reader: ConfigReader, settings: Settings) -> UsersClients:
-    """Check the users API keys and build the clients (no network call)."""
-    timeout, insecure = settings.http_timeout, settings.allow_insecure_http
-    clients: dict[str, UsersClient] = {}
+def users_clients(
+    reader: ConfigReader,
+    *,
+    timeout: float,
+    allow_insecure_http: bool,
+    clerk: ClerkClient | None = None,
+) -> UsersClients:
+    """Check the users API keys and build the clients (no network call).
 
+    ``clerk`` is the Clerk provider's Backend API client: ``idguard.users`` shares it (one
+    client per secret key) once its URL passed the checks a new client's would.
+    """
+    clients: dict[str, UsersClient] = {}
+    clerk_client = _clerk(reader, timeout, allow_insecure_http, clerk)
+    if clerk_client is not None:
+        clients["clerk"] = clerk_client
+    auth0_client = _auth0(reader, timeout, allow_insecure_http)
+    if auth0_client is not None:
+        clients["auth0"] = auth0_client
+    domain = reader.string("AUTH0_DOMAIN")
+    missing = _NO_AUTH0_CREDENTIALS if domain is not None and not clients else _NONE
+    return UsersClients(MappingProxyType(clients), missing)
+
+
+def _clerk(
+    reader: ConfigReader, timeout: float, insecure: bool, shared: ClerkClient | None
+) -> ClerkClient | None:
+    """``CLERK_SECRET_KEY`` (with ``CLERK_API_URL``, ``CLERK_API_VERSION``)."""
     secret_key = reader.string("CLERK_SECRET_KEY")
     api_url = reader.string("CLERK_API_URL", "https://api.clerk.com")
     api_version = reader.string("CLERK_API_VERSION", "v1")
-    if secret_key is not None:
-        assert api_url is not None and api_version is not None
-        try:
-            clients["clerk"] = ClerkClient(
-                secret_key,
-                api_url=api_url,
-                api_version=api_version,
-                timeout=timeout,
-                allow_insecure_http=insecure,
-            )
-        except ValueError as exc:
-            raise ConfigurationError(f"CLERK_API_URL / CLERK_API_VERSION: {exc}.") from None
+    if secret_key is None:
+        return None
+    assert api_url is not None and api_version is not None
+    try:
+        if shared is not None:
+            check_url(api_url, allow_insecure_http=insecure, what="the Clerk API URL")
+            return shared
+        return ClerkClient(
+            secret_key,
+            api_url=api_url,
+            api_version=api_version,
+            timeout=timeout,
+            allow_insecure_http=insecure,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"CLERK_API_URL / CLERK_API_VERSION: {exc}.") from None
 
+
+def _auth0(reader: ConfigReader, timeout: float, insecure: bool) -> Auth0ManagementClient | None:
+    """``AUTH0_DOMAIN`` with ``AUTH0_CLIENT_ID`` and ``AUTH0_CLIENT_SECRET`` or
+    ``AUTH0_MANAGEMENT_TOKEN``, and ``AUTH0_MANAGEMENT_API_URL``."""
     domain = reader.string("AUTH0_DOMAIN")
     client_id = reader.string("AUTH0_CLIENT_ID")
     client_secret = reader.string("AUTH0_CLIENT_SECRET")
@@ -103,18 +134,17 @@ def users_clients(reader: ConfigReader, settings: Settings) -> UsersClients:
             "AUTH0_CLIENT_ID/AUTH0_MANAGEMENT_TOKEN/AUTH0_MANAGEMENT_API_URL need AUTH0_DOMAIN "
             "(your tenant's domain, e.g. 'tenant.us.auth0.com')."
         )
-    if domain is not None and (client_id or token):
-        try:
-            clients["auth0"] = Auth0ManagementClient(
-                domain,
-                client_id,
-                client_secret,
-                base_url=base_url,
-                token=token,
-                timeout=timeout,
-                allow_insecure_http=insecure,
-            )
-        except ValueError as exc:
-            raise ConfigurationError(f"AUTH0_DOMAIN / AUTH0_MANAGEMENT_API_URL: {exc}.") from None
-    missing = _NO_AUTH0_CREDENTIALS if domain is not None and not clients else _NONE
-    return UsersClients(MappingProxyType(clients), missing)
+    if domain is None or not (client_id or token):
+        return None
+    try:
+        return Auth0ManagementClient(
+            domain,
+            client_id,
+            client_secret,
+            base_url=base_url,
+            token=token,
+            timeout=timeout,
+            allow_insecure_http=insecure,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"AUTH0_DOMAIN / AUTH0_MANAGEMENT_API_URL: {exc}.") from None

@@ -1,11 +1,10 @@
-"""DPoP (RFC 9449): the proof checks, ``htu`` normalisation and the per-request decision.
-
-This module knows nothing of Flask. :class:`DPoPPolicy` holds a provider's mode and
+"""DPoP (RFC 9449): the proof checks and the per-request decision.
+ :class:`DPoPPolicy` holds a provider's mode and
 limits; :meth:`DPoPPolicy.check_request` takes what a request carried (scheme, token,
 ``DPoP`` header values, method, URL, the token's verified claims) and either returns the
 proof's thumbprint or raises :class:`DPoPError` carrying the RFC error code, a stable
 ``reason`` and the description the client sees (Auth0's api-js wording where it has one).
-Proof checks run in RFC 9449 §4.3 order and reuse :mod:`flask_idguard.jwt`'s strict parser
+Proof checks run in RFC 9449 §4.3 order and reuse :mod:`flask_idguard.core.jwt`'s strict parser
 and signature check, so a proof is parsed exactly like an access token.
 """
 
@@ -26,21 +25,24 @@ from typing import Literal
 from joserfc.jwk import JWKRegistry
 from joserfc.jwk import Key
 
-from .dpop_url import URLError
-from .dpop_url import normalize_url
-from .jwt import ASYMMETRIC_ALGORITHMS
-from .jwt import TokenError
-from .jwt import check_signature
-from .jwt import decode_unverified
-from .jwt import is_number
+from ..jwt import ASYMMETRIC_ALGORITHMS
+from ..jwt import TokenError
+from ..jwt import Unverified
+from ..jwt import check_algorithms
+from ..jwt import check_signature
+from ..jwt import decode_unverified
+from ..jwt import is_number
+from .htu import URLError
+from .htu import normalize_url
 
 __all__ = [
     "DEFAULT_ALGORITHMS",
+    "MODES",
     "DPoPError",
     "DPoPPolicy",
     "Mode",
     "ath",
-    "normalize_url",
+    "proof_algorithms",
 ]
 
 Mode = Literal["allowed", "required", "disabled"]
@@ -135,7 +137,7 @@ class DPoPPolicy:
     ``reject_bound_bearer`` makes ``disabled`` refuse a DPoP-bound token sent as Bearer
     instead of accepting it without its proof (Auth0's SDKs accept it: a downgrade).
     ``nonce_check(value) -> bool`` and ``replay_check(key, ttl) -> bool`` are the server
-    nonce and ``jti`` replay hooks (see :mod:`flask_idguard.dpop_replay`).
+    nonce and ``jti`` replay hooks (see :mod:`.replay` and :mod:`.nonces`).
     """
 
     mode: Mode = "allowed"
@@ -149,12 +151,7 @@ class DPoPPolicy:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        bad = [a for a in self.algorithms if a not in ASYMMETRIC_ALGORITHMS]
-        if bad or not self.algorithms:
-            raise ValueError(
-                f"{bad or 'an empty list'} cannot be used for DPoP proofs: use asymmetric "
-                f"algorithms ({', '.join(DEFAULT_ALGORITHMS)})."
-            )
+        check_algorithms(self.algorithms, what=" for DPoP proofs")
         for name in ("iat_offset", "iat_leeway"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -254,48 +251,13 @@ class DPoPPolicy:
         if len(proofs) != 1 or "," in proofs[0]:
             raise _proof_error("dpop-proof-multiple", "Multiple DPoP proofs are not allowed")
         request_url = _normalized(url, "request")
-        try:
-            parsed = decode_unverified(proofs[0].strip(), max_bytes=MAX_PROOF_BYTES)
-        except TokenError as exc:
-            raise _proof_error("dpop-proof-malformed", "Failed to verify DPoP proof") from exc
-        header, claims = parsed.header, parsed.claims
-        typ = header.get("typ")
-        if not isinstance(typ, str) or typ.lower() not in _PROOF_TYPES:
-            raise _proof_error("dpop-proof-typ", 'DPoP proof "typ" header must be "dpop+jwt"')
-        alg = header.get("alg")
-        if not isinstance(alg, str) or alg not in self.algorithms:
-            raise _proof_error(
-                "dpop-proof-alg",
-                f'DPoP proof "alg" is not allowed; use one of {" ".join(self.algorithms)}',
-            )
-        if "crit" in header:
-            raise _proof_error("dpop-proof-crit", "DPoP proof lists critical extensions (crit)")
-        key = _embedded_key(header)
-        try:
-            check_signature(parsed, key, alg)
-        except TokenError as exc:
-            raise _proof_error("dpop-proof-signature", "Failed to verify DPoP proof") from exc
+        parsed, key = self._signed_proof(proofs[0])
+        claims = parsed.claims
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti:
             raise _proof_error("dpop-proof-jti", '"jti" claim must be a string')
-        iat = claims.get("iat")
-        if not is_number(iat):
-            raise _proof_error("dpop-proof-iat", '"iat" claim must be a number')
-        current = time.time() if now is None else now
-        if not (current - self.iat_offset <= iat <= current + self.iat_leeway):
-            raise _proof_error(
-                "dpop-proof-iat-range", 'DPoP proof "iat" is outside the acceptable range'
-            )
-        htm = claims.get("htm")
-        if not isinstance(htm, str):
-            raise _proof_error("dpop-proof-htm", '"htm" claim must be a string')
-        if htm.upper() != method.upper():
-            raise _proof_error("dpop-proof-htm-mismatch", 'DPoP proof "htm" mismatch')
-        htu = claims.get("htu")
-        if not isinstance(htu, str):
-            raise _proof_error("dpop-proof-htu", '"htu" claim must be a string')
-        if _normalized(htu, "proof") != request_url:
-            raise _proof_error("dpop-proof-htu-mismatch", 'DPoP proof "htu" mismatch')
+        self._check_time(claims.get("iat"), time.time() if now is None else now)
+        self._check_target(claims, method, request_url)
         if self.nonce_check is not None and not self.nonce_check(claims.get("nonce")):
             raise DPoPError(
                 "use_dpop_nonce",
@@ -316,6 +278,52 @@ class DPoPPolicy:
                     "dpop-proof-replayed",
                     'DPoP proof "jti" has already been used; send a new proof with each request',
                 )
+
+    def _signed_proof(self, proof: str) -> tuple[Unverified, Key]:
+        """The parsed proof and its embedded key: ``typ``, ``alg``, ``crit``, ``jwk``, signature."""
+        try:
+            parsed = decode_unverified(proof.strip(), max_bytes=MAX_PROOF_BYTES)
+        except TokenError as exc:
+            raise _proof_error("dpop-proof-malformed", "Failed to verify DPoP proof") from exc
+        header = parsed.header
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() not in _PROOF_TYPES:
+            raise _proof_error("dpop-proof-typ", 'DPoP proof "typ" header must be "dpop+jwt"')
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self.algorithms:
+            raise _proof_error(
+                "dpop-proof-alg",
+                f'DPoP proof "alg" is not allowed; use one of {" ".join(self.algorithms)}',
+            )
+        if "crit" in header:
+            raise _proof_error("dpop-proof-crit", "DPoP proof lists critical extensions (crit)")
+        key = _embedded_key(header)
+        try:
+            check_signature(parsed, key, alg)
+        except TokenError as exc:
+            raise _proof_error("dpop-proof-signature", "Failed to verify DPoP proof") from exc
+        return parsed, key
+
+    def _check_time(self, iat: object, now: float) -> None:
+        if not is_number(iat):
+            raise _proof_error("dpop-proof-iat", '"iat" claim must be a number')
+        if not (now - self.iat_offset <= iat <= now + self.iat_leeway):
+            raise _proof_error(
+                "dpop-proof-iat-range", 'DPoP proof "iat" is outside the acceptable range'
+            )
+
+    @staticmethod
+    def _check_target(claims: Mapping[str, Any], method: str, request_url: str) -> None:
+        htm = claims.get("htm")
+        if not isinstance(htm, str):
+            raise _proof_error("dpop-proof-htm", '"htm" claim must be a string')
+        if htm.upper() != method.upper():
+            raise _proof_error("dpop-proof-htm-mismatch", 'DPoP proof "htm" mismatch')
+        htu = claims.get("htu")
+        if not isinstance(htu, str):
+            raise _proof_error("dpop-proof-htu", '"htu" claim must be a string')
+        if _normalized(htu, "proof") != request_url:
+            raise _proof_error("dpop-proof-htu-mismatch", 'DPoP proof "htu" mismatch')
 
 
 def _normalized(url: str, source: Literal["request", "proof"]) -> str:
@@ -343,13 +351,7 @@ def _confirmation(cnf: object) -> str:
     return jkt
 
 
-def expected_dpop_algorithms(values: Collection[str]) -> tuple[str, ...]:
+def proof_algorithms(values: Collection[str]) -> tuple[str, ...]:
     """A configured proof algorithm list, validated, in :data:`DEFAULT_ALGORITHMS` order."""
-    algs = set(values)
-    bad = sorted(a for a in algs if a not in ASYMMETRIC_ALGORITHMS)
-    if bad or not algs:
-        raise ValueError(
-            f"{bad or 'an empty list'} cannot be used for DPoP proofs: only asymmetric "
-            f"algorithms are accepted ({', '.join(DEFAULT_ALGORITHMS)})."
-        )
+    algs = check_algorithms(values, what=" for DPoP proofs")
     return tuple(a for a in DEFAULT_ALGORITHMS if a in algs)

@@ -1,23 +1,19 @@
-"""What DPoP needs beyond the proof itself: a ``jti`` replay cache and server nonces.
+"""The DPoP ``jti`` replay cache (not in Auth0's SDKs).
 
-Neither is in Auth0's SDKs. The replay cache remembers each accepted proof for as long
-as its ``iat`` keeps it acceptable; the nonces are stateless (an HMAC of a time window),
-so every worker that shares the secret accepts every other worker's nonces.
+It remembers each accepted proof for as long as its ``iat`` keeps it acceptable: in-process and
+bounded, or in a shared cachelib cache with an atomic ``add``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
 import logging
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
 
-__all__ = ["InProcessReplayCache", "NonceIssuer", "SharedReplayCache"]
+__all__ = ["InProcessReplayCache", "SharedReplayCache"]
 
 logger = logging.getLogger("flask_idguard")
 
@@ -93,42 +89,3 @@ class SharedReplayCache:
         except Exception as exc:
             logger.warning("DPoP replay cache: the shared cache failed (%s); using memory", exc)
             return self._fallback.add(key, ttl)
-
-
-class NonceIssuer:
-    """Stateless DPoP server nonces: ``b64url(window || HMAC(secret, window)[:16])``.
-
-    A nonce is valid in the window it was made in and the next one, so it lives between
-    ``lifetime`` and ``2 * lifetime`` seconds.
-    """
-
-    def __init__(self, secret: bytes, lifetime: float = 300.0) -> None:
-        if not secret:
-            raise ValueError("the nonce secret must not be empty")
-        self._key = hashlib.sha256(b"flask-idguard dpop nonce\x00" + secret).digest()
-        self.lifetime = lifetime
-
-    def _window(self, now: float | None) -> int:
-        return int((time.time() if now is None else now) // self.lifetime)
-
-    def _make(self, window: int) -> str:
-        raw = window.to_bytes(8, "big")
-        mac = hmac.new(self._key, raw, hashlib.sha256).digest()[:16]
-        return base64.urlsafe_b64encode(raw + mac).rstrip(b"=").decode("ascii")
-
-    def current(self, now: float | None = None) -> str:
-        """The nonce to hand out now (``DPoP-Nonce``)."""
-        return self._make(self._window(now))
-
-    def check(self, value: object, now: float | None = None) -> bool:
-        """Whether ``value`` (a proof's ``nonce`` claim) is a nonce of ours, still fresh."""
-        if not isinstance(value, str) or len(value) != 32:
-            return False
-        try:
-            raw = base64.urlsafe_b64decode(value + "==")
-        except (binascii.Error, ValueError):
-            return False
-        window = int.from_bytes(raw[:8], "big")
-        if self._window(now) - window not in (0, 1):
-            return False
-        return hmac.compare_digest(self._make(window), value)

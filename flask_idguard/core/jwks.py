@@ -1,4 +1,4 @@
-"""Remote key sets: a JWKS fetched from a URL, and one found by OIDC discovery.
+"""Remote key sets: a JWKS fetched from a URL, and :class:`KeySetOptions`, the one factory.
 
 Remote sets are fetched lazily, cached for a TTL (capped by ``Cache-Control: max-age``), refetched
 for an unknown ``kid`` at most once per cooldown window, fetched once for concurrent callers, and
@@ -12,34 +12,31 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import cast
-from urllib.parse import urlsplit
 
 from joserfc.jwk import Key
 
-from .http import FetchError
-from .http import HttpClient
-from .http import safe_url
+from .fetch import FetchError
+from .fetch import HttpClient
 from .keys import KeyIndex
 from .keys import KeysUnavailable
-from .keys import check_url
 from .keys import import_public_jwk
+from .urls import safe_url
 
 if TYPE_CHECKING:
     from cachelib import BaseCache
 
-__all__ = ["DiscoveredJWKS", "IssuerMismatch", "RemoteJWKS"]
+__all__ = ["COLD_RETRY_GAP", "STALE_RETRY_GAP", "KeySetOptions", "RemoteJWKS"]
 
 logger = logging.getLogger("flask_idguard")
 
 #: Minimum gap between two attempts while nothing usable is cached.
-_COLD_RETRY_GAP = 1.0
+COLD_RETRY_GAP = 1.0
 #: Upper bound of the gap between two refresh attempts while a stale set is served.
-_STALE_RETRY_GAP = 5.0
+STALE_RETRY_GAP = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +166,7 @@ class RemoteJWKS:
             if shared is not None:
                 return shared
             usable = state is not None and state.fetched_at <= now <= state.stale_until
-            gap = min(self.cooldown, _STALE_RETRY_GAP) if usable else _COLD_RETRY_GAP
+            gap = min(self.cooldown, STALE_RETRY_GAP) if usable else COLD_RETRY_GAP
             if not self._within(self._last_failure, gap):
                 fetched = self._fetch(now)
                 if fetched is not None:
@@ -308,157 +305,30 @@ class RemoteJWKS:
             return None
 
 
-# -- discovery ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeySetOptions:
+    """How remote key sets are fetched and kept: the one place :class:`RemoteJWKS` (and
+    :class:`~.discovery.DiscoveredJWKS`) objects are made from configured settings."""
 
+    http: HttpClient
+    ttl: float = 300
+    cooldown: float = 30
+    max_stale: float = 3600
+    cache: BaseCache | None = None
 
-class IssuerMismatch(KeysUnavailable):
-    """The discovery document names another issuer: its keys must not verify this issuer's
-    tokens. Not an outage: answered ``401 invalid_token``, not ``503``."""
-
-
-class _MismatchedIssuer(ValueError):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class _Metadata:
-    data: Mapping[str, object]
-    jwks_uri: str
-    fetched_at: float
-    fresh_until: float
-
-
-class DiscoveredJWKS:
-    """The JWKS named by ``issuer``'s OpenID Connect (or RFC 8414) discovery document."""
-
-    def __init__(
-        self,
-        issuer: str,
-        *,
-        http: HttpClient,
-        ttl: float = 300,
-        cooldown: float = 30,
-        max_stale: float = 3600,
-        cache: BaseCache | None = None,
-        allow_insecure_http: bool = False,
-        jwks_factory: Callable[[str], RemoteJWKS] | None = None,
-    ) -> None:
-        if ttl < 0 or cooldown < 0 or max_stale < 0:
-            raise ValueError("ttl, cooldown and max_stale must not be negative")
-        self.issuer = issuer
-        #: Builds (or shares) the key set of a discovered ``jwks_uri``; default: a new one.
-        self.jwks_factory = jwks_factory
-        self.http = http
-        self.ttl = float(ttl)
-        self.cooldown = float(cooldown)
-        self.max_stale = float(max_stale)
-        self.cache = cache
-        self.allow_insecure_http = allow_insecure_http
-        #: Number of discovery document fetch attempts (each URL tried counts).
-        self.fetch_count = 0
-        self._meta: _Metadata | None = None
-        self._jwks: RemoteJWKS | None = None
-        self._lock = threading.Lock()
-        self._last_failure = float("-inf")
-        self._last_error = ""
-        self._mismatch = False
-
-    @property
-    def metadata(self) -> Mapping[str, object] | None:
-        """The last good discovery document, or ``None``."""
-        meta = self._meta
-        return meta.data if meta is not None else None
-
-    @property
-    def jwks(self) -> RemoteJWKS | None:
-        """The key set of the current ``jwks_uri`` (``None`` before discovery)."""
-        return self._jwks
-
-    def get(self, kid: str | None) -> Key | None:
-        """The key for ``kid`` from the discovered JWKS.
-
-        :raises KeysUnavailable: when discovery or the JWKS cannot be had.
-        """
-        meta = self._meta
-        jwks = self._jwks
-        if meta is None or jwks is None or not (meta.fetched_at <= time.time() < meta.fresh_until):
-            jwks = self._discover()
-        return jwks.get(kid)
-
-    def _discovery_urls(self) -> list[str]:
-        base = self.issuer.rstrip("/")
-        parts = urlsplit(self.issuer)
-        path = parts.path.rstrip("/")
-        rfc8414 = f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server{path}"
-        return [base + "/.well-known/openid-configuration", rfc8414]
-
-    def _discover(self) -> RemoteJWKS:
-        jwks = self._jwks
-        if jwks is not None and not self._lock.acquire(blocking=False):
-            return jwks  # a refresh is under way; keep using the known jwks_uri
-        if jwks is None:
-            self._lock.acquire()
-        try:
-            now = time.time()
-            meta = self._meta
-            if meta is not None and self._jwks is not None and meta.fetched_at <= now:
-                if now < meta.fresh_until:
-                    return self._jwks
-            gap = _COLD_RETRY_GAP if self._jwks is None else min(self.cooldown, _STALE_RETRY_GAP)
-            if not (0 <= now - self._last_failure < gap):
-                try:
-                    return self._fetch_metadata()
-                except (FetchError, ValueError) as exc:
-                    self._last_failure = time.time()
-                    self._last_error = str(exc)
-                    self._mismatch = isinstance(exc, _MismatchedIssuer)
-                    logger.warning("OIDC discovery for %s failed: %s", self.issuer, exc)
-            if self._jwks is not None:
-                return self._jwks
-            error = IssuerMismatch if self._mismatch else KeysUnavailable
-            raise error(f"OIDC discovery for {self.issuer} failed: {self._last_error}")
-        finally:
-            self._lock.release()
-
-    def _fetch_metadata(self) -> RemoteJWKS:
-        first, second = self._discovery_urls()
-        self.fetch_count += 1
-        try:
-            data, _ = self.http.get_json(first)
-        except FetchError as exc:
-            if exc.status != 404:
-                raise
-            self.fetch_count += 1
-            data, _ = self.http.get_json(second)
-        if not isinstance(data, dict):
-            raise ValueError("the discovery document is not a JSON object")
-        issuer = data.get("issuer")
-        if not isinstance(issuer, str):
-            raise ValueError("the discovery document has no 'issuer' string")
-        if issuer != self.issuer:
-            raise _MismatchedIssuer(
-                f"the discovery document's issuer {issuer!r} does not equal the configured "
-                f"issuer {self.issuer!r}"
-            )
-        jwks_uri = data.get("jwks_uri")
-        if not isinstance(jwks_uri, str):
-            raise ValueError("the discovery document has no 'jwks_uri' string")
-        check_url(jwks_uri, allow_insecure_http=self.allow_insecure_http, what="jwks_uri")
-        now = time.time()
-        self._meta = _Metadata(data, jwks_uri, now, now + self.ttl)
-        self._last_failure = float("-inf")
-        jwks = self._jwks
-        if jwks is None or jwks.url != jwks_uri:
-            if self.jwks_factory is not None:
-                jwks = self.jwks_factory(jwks_uri)
-            else:
-                jwks = RemoteJWKS(
-                    jwks_uri,
-                    http=self.http,
-                    ttl=self.ttl,
-                    cooldown=self.cooldown,
-                    max_stale=self.max_stale,
-                    cache=self.cache,
-                )
-            self._jwks = jwks
+    def remote(
+        self, url: str, *, http: HttpClient | None = None, cache_key: str | None = None
+    ) -> RemoteJWKS:
+        """The key set at ``url``; ``http`` replaces the client (e.g. one that sends a secret),
+        ``cache_key`` the shared-cache entry's name."""
+        jwks = RemoteJWKS(
+            url,
+            http=http or self.http,
+            ttl=self.ttl,
+            cooldown=self.cooldown,
+            max_stale=self.max_stale,
+            cache=self.cache,
+        )
+        if cache_key is not None:
+            jwks.cache_key = cache_key
         return jwks

@@ -1,20 +1,17 @@
 """Key sets: the interface the verification core uses, and the configured (static) set.
 
-Remote sets (a JWKS URL, OIDC discovery) live in :mod:`flask_idguard.jwks`.
+Remote sets live in :mod:`.jwks` (a JWKS URL) and :mod:`.discovery` (OIDC discovery).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
 from typing import cast
-from urllib.parse import urlsplit
 
 from joserfc.jwk import ECKey
 from joserfc.jwk import Key
@@ -23,19 +20,13 @@ from joserfc.jwk import OKPKey
 from joserfc.jwk import RSAKey
 from joserfc.jwk import import_key
 
-from .http import safe_url
-
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["KeySource", "KeysUnavailable", "StaticKeySet", "check_url", "is_loopback"]
+__all__ = ["KeyIndex", "KeySource", "KeysUnavailable", "StaticKeySet", "import_public_jwk"]
 
 logger = logging.getLogger("flask_idguard")
 
 _ASYMMETRIC_KTY = ("RSA", "EC", "OKP")
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _SIGNING_OKP_CURVES = frozenset({"Ed25519", "Ed448"})
-_LOOPBACK_NAMES = frozenset({"localhost"})
 
 
 class KeysUnavailable(Exception):
@@ -52,48 +43,6 @@ class KeySource(Protocol):
         :raises KeysUnavailable: when no key set can be had.
         """
         ...
-
-
-# -- helpers -----------------------------------------------------------------------------------
-
-
-def check_url(url: str, *, allow_insecure_http: bool, what: str) -> None:
-    """Refuse a URL that is not http(s), has userinfo or no host, or is ``http://`` on a
-    non-loopback host (unless ``allow_insecure_http``).
-
-    :param what: names the URL in the error message (e.g. a config key).
-    :raises ValueError: with a message naming ``what``.
-    """
-    if not isinstance(url, str):
-        raise ValueError(f"{what} must be a URL string")
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        _ = parts.port  # raises ValueError for a bad port
-    except ValueError:
-        raise ValueError(f"{what} is not a valid URL: {safe_url(url)!r}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ValueError(f"{what} must be an https:// URL, got scheme {parts.scheme!r}")
-    if not host:
-        raise ValueError(f"{what} has no host: {safe_url(url)!r}")
-    if "@" in parts.netloc:
-        raise ValueError(f"{what} must not contain user information (user:password@)")
-    if scheme == "http" and not allow_insecure_http and not is_loopback(host):
-        raise ValueError(
-            f"{what} uses http:// on a non-loopback host ({host}); use https://, or set "
-            "IDGUARD_ALLOW_INSECURE_HTTP for development"
-        )
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is localhost or a loopback IP address."""
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def import_public_jwk(entry: object) -> Key:

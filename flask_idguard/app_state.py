@@ -1,0 +1,227 @@
+"""The per-app state (``app.extensions["idguard"]``), its one accessor, and the request hooks.
+
+``before_request`` asks the providers, in order, for the request's :class:`AuthState` and keeps
+it on ``g``; a handshake is answered at once with a ``307``. ``after_request`` appends the
+state's response headers (``Set-Cookie``, ``x-clerk-auth-*``, ``DPoP-Nonce``...).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import cached_property
+
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import has_request_context
+from flask import request
+
+from .core.jwt import TokenError
+from .core.jwt import shown
+from .core.urls import INVALID_HOST
+from .core.urls import environ_host_ok
+from .errors import Challenge
+from .errors import IdGuardError
+from .providers.base import Provider
+from .providers.request import RequestContext
+from .providers.settings import Settings
+from .providers.token import TokenProvider
+from .resource_metadata import ResourceMetadata
+from .signals import authentication_failed
+from .signals import request_authenticated
+from .state import AuthState
+from .users import UsersClients
+
+__all__ = ["G_KEY", "IdGuardState", "after_request", "app_state"]
+
+#: Where the request's :class:`AuthState` is kept on ``g``.
+G_KEY = "_idguard_auth"
+#: Set on ``g`` when the token came in the query string (RFC 6750 §2.3).
+_G_QUERY_TOKEN = "_idguard_query_token"
+
+_NO_TOKEN = AuthState.signed_out("token-missing", "No token in the request.", failure="missing")
+_BAD_HOST = AuthState.signed_out("host-invalid", INVALID_HOST, failure="invalid_request")
+
+
+@dataclass(frozen=True)
+class IdGuardState:
+    """Per-app state, stored as ``app.extensions["idguard"]``; read it with :func:`app_state`."""
+
+    app: Flask
+    providers: tuple[Provider, ...]
+    settings: Settings
+    realm: str | None
+    sign_in_url: str | None
+    users_clients: UsersClients
+    #: RFC 9728 metadata (``IDGUARD_RESOURCE_METADATA``), None when off.
+    resource_metadata: ResourceMetadata | None = None
+
+    @cached_property
+    def _good_hosts(self) -> set[str]:
+        """Host headers already found valid (a few): most requests skip the grammar check."""
+        return set()
+
+    @property
+    def routing(self) -> bool:
+        """Bearer tokens are routed by ``iss`` when more than one provider is configured."""
+        return len(self.providers) > 1
+
+    @cached_property
+    def token_providers(self) -> tuple[TokenProvider, ...]:
+        return tuple(p for p in self.providers if isinstance(p, TokenProvider))
+
+    @cached_property
+    def header_only(self) -> bool:
+        """Only bearer-token providers and header tokens: the fast path applies."""
+        s = self.settings
+        return (
+            len(self.token_providers) == len(self.providers)
+            and not s.allow_query_token
+            and not s.allow_form_token
+        )
+
+    @cached_property
+    def _offers(self) -> dict[str | None, tuple[bool, tuple[str, ...]]]:
+        """Per provider name (None: the app's union): Bearer offered? DPoP algorithms."""
+        offers: dict[str | None, tuple[bool, tuple[str, ...]]] = {}
+        bearer, algs = False, []
+        for p in self.providers:
+            if isinstance(p, TokenProvider):
+                offer = (p.dpop.offers_bearer, p.dpop.algorithms if p.dpop.offers_dpop else ())
+            else:
+                offer = (True, ())
+            offers[p.name] = offer
+            bearer = bearer or offer[0]
+            algs += [a for a in offer[1] if a not in algs]
+        offers[None] = (bearer, tuple(algs))
+        return offers
+
+    def challenge(self) -> Challenge:
+        """What this app's ``WWW-Authenticate`` offers for the current request."""
+        auth: AuthState | None = g.get(G_KEY) if has_request_context() else None
+        provider = auth.provider if auth is not None else None
+        bearer, algs = self._offers.get(provider) or self._offers[None]
+        metadata = self.resource_metadata
+        return Challenge(
+            realm=self.realm,
+            bearer=bearer,
+            dpop_algs=algs,
+            used=auth.scheme if auth is not None else None,
+            resource_metadata=metadata.url() if metadata is not None else None,
+        )
+
+    def resource_metadata_view(self) -> Response:
+        """The RFC 9728 document (the route ``init_app`` adds when it is served)."""
+        assert self.resource_metadata is not None
+        try:
+            return self.resource_metadata.view()
+        except IdGuardError as exc:
+            exc.challenge = self.challenge()
+            raise
+
+    def auth_state(self) -> AuthState:
+        """The current request's auth state, announced through the signals."""
+        state = self._ask_providers()
+        if state.status == "signed-in":
+            if request_authenticated.receivers:
+                request_authenticated.send(self.app, state=state)
+        elif state.failure not in (None, "missing") and authentication_failed.receivers:
+            authentication_failed.send(self.app, state=state)
+        return state
+
+    def before_request(self) -> Response | None:
+        """The ``before_request`` hook: compute the state once, keep it on ``g``."""
+        state = self.auth_state()
+        setattr(g, G_KEY, state)
+        if state.redirect is not None:
+            return Response(status=307, headers={"Location": state.redirect})
+        return None
+
+    def _host_ok(self) -> bool:
+        host = request.environ.get("HTTP_HOST")
+        if host is None or host in self._good_hosts:
+            return True
+        if not environ_host_ok(request.environ):
+            return False
+        if len(self._good_hosts) < 64:
+            self._good_hosts.add(host)
+        return True
+
+    def _ask_providers(self) -> AuthState:
+        """Ask the providers, in order, for the current request's auth state."""
+        if not self._host_ok():
+            return _BAD_HOST  # nothing is authenticated on a request with a forged Host
+        environ = request.environ
+        if self.header_only:
+            # Fast path: no Authorization header, or a token verified moments ago.
+            header = environ.get("HTTP_AUTHORIZATION")
+            if header is None:
+                return _NO_TOKEN
+            if header[:7] in ("Bearer ", "bearer ") and "HTTP_DPOP" not in environ:
+                now = time.time()
+                for token_provider in self.token_providers:
+                    hit = token_provider.cached_state(header[7:], now)
+                    if hit is not None:
+                        return hit
+        settings = self.settings
+        ctx = RequestContext(
+            request,
+            routing=self.routing,
+            allow_query=settings.allow_query_token,
+            allow_form=settings.allow_form_token,
+        )
+        if settings.allow_query_token and ctx.credentials.scheme == "query":
+            setattr(g, _G_QUERY_TOKEN, True)  # RFC 6750 §2.3: 2xx answers get Cache-Control
+        for provider in self.providers:
+            state = provider.authenticate(ctx)
+            if state is not None:
+                return state
+        return _unanswered(ctx)
+
+
+def _unanswered(ctx: RequestContext) -> AuthState:
+    """The state of a request no provider answered: why its credentials were not used."""
+    creds = ctx.credentials
+    if creds.failure is not None:
+        assert creds.reason is not None and creds.message is not None
+        return AuthState.signed_out(creds.reason, creds.message, failure=creds.failure)
+    if creds.token is None:
+        return _NO_TOKEN
+    parsed = ctx.parsed
+    if isinstance(parsed, TokenError):
+        return AuthState.signed_out(parsed.reason, parsed.message, failure="invalid_token")
+    return AuthState.signed_out(
+        "token-invalid-issuer",
+        f"No configured provider accepts tokens issued by {shown(ctx.issuer)}.",
+        failure="invalid_token",
+    )
+
+
+def app_state() -> IdGuardState:
+    """The current app's :class:`IdGuardState`: the one accessor of ``app.extensions``."""
+    state = current_app.extensions.get("idguard")
+    if state is None:
+        raise RuntimeError(
+            "IdGuard is not registered on this app. Did you forget to call "
+            "IdGuard(app) or idguard.init_app(app)?"
+        )
+    assert isinstance(state, IdGuardState)
+    return state
+
+
+def after_request(response: Response) -> Response:
+    """The ``after_request`` hook: the state's headers; ``Cache-Control: private`` for a 2xx
+    answer to a request whose token came in the query string."""
+    state: AuthState | None = g.get(G_KEY)
+    if state is not None and state.headers:
+        for name, value in state.headers:
+            response.headers.add(name, value)
+    if (
+        g.get(_G_QUERY_TOKEN)
+        and 200 <= response.status_code < 300
+        and "Cache-Control" not in response.headers
+    ):
+        response.headers["Cache-Control"] = "private"
+    return response

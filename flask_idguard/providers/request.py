@@ -1,0 +1,128 @@
+"""The request as providers see it: its bearer credentials (RFC 6750 §2), parsed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from flask import Request
+
+from ..core.jwt import TokenError
+from ..core.jwt import Unverified
+from ..core.jwt import decode_unverified
+from ..state import Failure
+
+__all__ = ["Credentials", "RequestContext", "extract_bearer"]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The bearer token of a request, or why there is none usable.
+
+    ``failure`` is None when a token was found or when there simply is none.
+    """
+
+    token: str | None = None
+    scheme: str | None = None
+    failure: Failure | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+_NONE = Credentials()
+
+
+def _header_credentials(request: Request) -> Credentials:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return _NONE
+    parts = header.split(" ")
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        return Credentials(
+            failure="invalid_request",
+            reason="authorization-header-malformed",
+            message="Malformed Authorization header: expected 'Bearer <token>'.",
+        )
+    scheme, token = parts
+    lowered = scheme.lower()
+    if lowered not in ("bearer", "dpop"):
+        return Credentials(
+            failure="missing",
+            reason="authorization-scheme-unsupported",
+            message=f"The Authorization scheme {scheme[:20]!r} is not supported; use Bearer.",
+        )
+    return Credentials(token=token, scheme=lowered)
+
+
+def extract_bearer(
+    request: Request, *, allow_query: bool = False, allow_form: bool = False
+) -> Credentials:
+    """The request's bearer token (RFC 6750 §2), from the header and, when enabled, elsewhere.
+
+    ``Authorization: Bearer <token>`` or ``DPoP <token>`` (scheme case-insensitive, RFC 7235;
+    ``scheme`` is ``"bearer"`` or ``"dpop"``, the provider applies its DPoP mode). A header that is
+    not exactly ``<scheme> SP <token>`` is a malformed request (400); another scheme counts
+    as no credentials (401 with a bare challenge, RFC 6750 §3.1). With ``allow_query`` the
+    ``access_token`` query parameter counts, with ``allow_form`` the ``access_token`` field
+    of an ``application/x-www-form-urlencoded`` body (never on GET). More than one method
+    in one request is a malformed request (400), as RFC 6750 §2 requires.
+    """
+    found = _header_credentials(request)
+    if found.failure == "invalid_request":
+        return found
+    tokens = [found] if found.token is not None else []
+    if allow_query and "access_token" in request.args:
+        tokens.append(Credentials(token=request.args["access_token"], scheme="query"))
+    if (
+        allow_form
+        and request.method not in ("GET", "HEAD")
+        and request.mimetype == "application/x-www-form-urlencoded"
+        and "access_token" in request.form
+    ):
+        tokens.append(Credentials(token=request.form["access_token"], scheme="form"))
+    if len(tokens) > 1:
+        return Credentials(
+            failure="invalid_request",
+            reason="multiple-token-methods",
+            message="More than one method used for authentication",
+        )
+    return tokens[0] if tokens else found
+
+
+class RequestContext:
+    """One request as providers see it; the token is parsed at most once."""
+
+    def __init__(
+        self,
+        request: Request,
+        *,
+        routing: bool,
+        allow_query: bool = False,
+        allow_form: bool = False,
+    ) -> None:
+        self.request = request
+        #: True when several providers accept bearer tokens and route by ``iss``.
+        self.routing = routing
+        self.credentials = extract_bearer(request, allow_query=allow_query, allow_form=allow_form)
+
+    @property
+    def token(self) -> str | None:
+        return self.credentials.token
+
+    @cached_property
+    def parsed(self) -> Unverified | TokenError:
+        """The strictly parsed, unverified token, or the parse error."""
+        assert self.token is not None
+        try:
+            return decode_unverified(self.token)
+        except TokenError as exc:
+            return exc
+
+    @property
+    def issuer(self) -> str | None:
+        """The token's unverified ``iss``: for routing only, never for a decision."""
+        parsed = self.parsed
+        if isinstance(parsed, TokenError):
+            return None
+        iss = parsed.claims.get("iss")
+        return iss if isinstance(iss, str) else None

@@ -1,0 +1,214 @@
+"""The per-request authentication state: who made the request, as the providers decided it.
+
+Nothing here imports Flask: providers build :class:`AuthState` objects, the extension keeps one
+per request on ``g`` and :data:`flask_idguard.current_auth` proxies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Literal
+
+if TYPE_CHECKING:
+    from .clients.user import User
+
+__all__ = ["AuthState", "Failure", "Scheme", "Status", "UserLookup", "install_user_lookup"]
+
+Status = Literal["signed-in", "signed-out", "handshake"]
+
+#: Why a request is not signed in, as the decorators answer it:
+#: ``missing`` → 401 bare challenge, ``invalid_token`` → 401 ``invalid_token``,
+#: ``invalid_request`` → 400, ``unavailable`` → 503; DPoP adds ``invalid_scheme`` (400,
+#: challenges without error attributes), ``invalid_dpop_proof`` (400) and
+#: ``use_dpop_nonce`` (401).
+Failure = Literal[
+    "missing",
+    "invalid_token",
+    "invalid_request",
+    "unavailable",
+    "invalid_scheme",
+    "invalid_dpop_proof",
+    "use_dpop_nonce",
+]
+#: The authentication scheme of the request's token: ``bearer`` (header, query or form
+#: body) or ``dpop``.
+Scheme = Literal["bearer", "dpop"]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+#: How :meth:`AuthState.get_user` finds the signed-in user: ``fn(state) -> User``.
+UserLookup = Callable[["AuthState"], "User"]
+
+
+def _no_lookup(state: AuthState) -> User:
+    raise RuntimeError("get_user() needs the Flask extension: import flask_idguard first.")
+
+
+_user_lookup: UserLookup = _no_lookup
+
+
+def install_user_lookup(lookup: UserLookup) -> None:
+    """Set how :meth:`AuthState.get_user` finds users (the Flask extension installs its own,
+    which asks the current app's users API client and keeps the answer on ``g``)."""
+    global _user_lookup
+    _user_lookup = lookup
+
+
+def _str(claims: Mapping[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, eq=False)
+class AuthState:
+    """Who made this request, computed once by the ``before_request`` hook.
+
+    A signed-out state is falsy; ``reason``/``message`` say why. Provider-specific
+    derivations (Clerk organisations, Auth0 permissions) are done by the provider
+    when it builds the state; nothing downstream re-derives them.
+    """
+
+    status: Status
+    provider: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    failure: Failure | None = None
+    claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    token: str | None = field(default=None, repr=False)
+    token_type: str | None = None
+    scopes: frozenset[str] = frozenset()
+    permissions: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+    org_id: str | None = None
+    org_role: str | None = None
+    org_slug: str | None = None
+    org_permissions: frozenset[str] = frozenset()
+    #: Clerk's ``sts`` (``"active"``, ``"pending"``...), ``act`` (impersonation) and ``fva``.
+    session_status: str | None = None
+    actor: Mapping[str, Any] | None = None
+    factor_verification_age: tuple[float, float] | None = None
+    #: Namespaced custom claims without their namespace (``AUTH0_CLAIMS_NAMESPACE``).
+    custom_claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    #: Response headers the ``after_request`` hook appends (Set-Cookie, x-clerk-auth-*...).
+    headers: tuple[tuple[str, str], ...] = ()
+    #: A handshake answers the request itself with a 307 to this URL.
+    redirect: str | None = None
+    #: The provider's own ``has()`` (Clerk's roles, permissions, features, plans, reverification).
+    authorizer: Callable[..., bool] | None = field(default=None, repr=False)
+    #: Mints a new token for this session (Clerk's ``getToken`` with options).
+    token_minter: Callable[[str | None, int | None], str] | None = field(default=None, repr=False)
+    #: ``"bearer"`` or ``"dpop"``: the scheme the token came with (its challenge carries
+    #: the error attributes of a failure).
+    scheme: Scheme | None = None
+
+    @classmethod
+    def signed_out(
+        cls,
+        reason: str,
+        message: str,
+        *,
+        failure: Failure = "missing",
+        provider: str | None = None,
+        token: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        scheme: Scheme | None = None,
+    ) -> AuthState:
+        """A signed-out state with its reason."""
+        return cls(
+            "signed-out",
+            provider=provider,
+            reason=reason,
+            message=message,
+            failure=failure,
+            token=token,
+            headers=headers,
+            scheme=scheme,
+        )
+
+    @property
+    def is_signed_in(self) -> bool:
+        """True only for a verified token."""
+        return self.status == "signed-in"
+
+    def __bool__(self) -> bool:
+        return self.is_signed_in
+
+    @property
+    def user_id(self) -> str | None:
+        """The ``sub`` claim of a verified token."""
+        return _str(self.claims, "sub") if self.is_signed_in else None
+
+    @property
+    def session_id(self) -> str | None:
+        """The ``sid`` claim (Clerk session id), when present."""
+        return _str(self.claims, "sid") if self.is_signed_in else None
+
+    def get_user(self) -> User | None:
+        """The signed-in user from ``idguard.users`` (one API call per request, kept on
+        ``g``), or ``None`` when signed out.
+
+        The client is the one of the provider that signed the request in. Raises
+        :class:`~flask_idguard.IdGuardAPIError` when the call fails,
+        :class:`~flask_idguard.ConfigurationError` when no users client is configured and
+        ``RuntimeError`` when none is for this provider (a user id of one provider means
+        nothing to another).
+        """
+        if self.user_id is None:
+            return None
+        return _user_lookup(self)
+
+    def has(
+        self,
+        *,
+        permission: str | None = None,
+        role: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: object | None = None,
+        scope: str | None = None,
+    ) -> bool:
+        """Clerk's ``has()`` semantics: fail closed; at least one check asked, all pass.
+
+        ``feature``, ``plan`` and ``reverification`` are Clerk session concepts and
+        are false for other providers.
+        """
+        checks = (permission, role, feature, plan, reverification, scope)
+        if not self.is_signed_in or all(c is None for c in checks):
+            return False
+        if self.authorizer is not None:
+            asked = {"permission": permission, "role": role, "feature": feature, "plan": plan,
+                     "reverification": reverification}  # fmt: skip
+            return scope is None and self.authorizer(
+                **{k: v for k, v in asked.items() if v is not None}
+            )
+        if feature is not None or plan is not None or reverification is not None:
+            return False
+        if permission is not None and not (
+            permission in self.permissions or permission in self.org_permissions
+        ):
+            return False
+        if role is not None and not (role in self.roles or role == self.org_role):
+            return False
+        return scope is None or scope in self.scopes
+
+    def get_token(
+        self, template: str | None = None, expires_in_seconds: int | None = None
+    ) -> str | None:
+        """The session's token; with ``template`` or ``expires_in_seconds``, a new one minted
+        by the identity provider (Clerk's ``getToken``). None when signed out."""
+        if not self.is_signed_in:
+            return None
+        if template is None and expires_in_seconds is None:
+            return self.token
+        if self.token_minter is None:
+            raise RuntimeError(
+                f"The {self.provider} provider cannot mint tokens; get_token() with a template "
+                "or an expiry needs a Clerk session."
+            )
+        return self.token_minter(template, expires_in_seconds)
