@@ -88,10 +88,7 @@ class IdGuardState:
         offers: dict[str | None, tuple[bool, tuple[str, ...]]] = {}
         bearer, algs = False, []
         for p in self.providers:
-            if isinstance(p, TokenProvider):
-                offer = (p.dpop.offers_bearer, p.dpop.algorithms if p.dpop.offers_dpop else ())
-            else:
-                offer = (True, ())
+            offer = p.challenge_offer()
             offers[p.name] = offer
             bearer = bearer or offer[0]
             algs += [a for a in offer[1] if a not in algs]

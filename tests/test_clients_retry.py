@@ -21,12 +21,17 @@ from typing import Any
 
 import pytest
 import time_machine
+from flask import Flask
 
 from flask_idguard import APIConnectionError
 from flask_idguard import APIRateLimited
 from flask_idguard import APIServerError
 from flask_idguard import Auth0ManagementClient
 from flask_idguard import ClerkClient
+from flask_idguard import IdGuard
+from flask_idguard.app_state import app_state
+from flask_idguard.clients.base import APIRetry
+from flask_idguard.providers.clerk import ClerkProvider
 
 SECRET = "sk_test_retry-secret"
 USER = b'{"id":"user_1","object":"user"}'
@@ -305,3 +310,29 @@ def test_connection_refused_is_a_connection_error(sleeps: list[float]) -> None:
     assert "ConnectionRefusedError" in info.value.message
     assert len(sleeps) == 1  # two retries: no wait before the first, backoff before the second
     assert SECRET not in str(info.value)
+
+
+def test_a_call_may_bring_its_own_retry_policy(
+    server: Callable[[list[Step]], tuple[str, Script]], sleeps: list[float]
+) -> None:
+    """One client (one pooled session) serves ``idguard.users`` and Clerk's request path: a
+    call given ``retry=`` retries by it, the next call by the client's own policy again."""
+    url, script = server([unavailable(), unavailable(), unavailable(), OK, OK])
+    client = ClerkClient(SECRET, api_url=url, retries=3)
+    with pytest.raises(APIServerError):
+        client.call("GET", "/users/user_1", retry=APIRetry.policy(1, max_wait=1.0))
+    assert len(script.seen) == 2  # the short policy: one more attempt
+    assert client.get("user_1")["id"] == "user_1"  # the client's policy: 503 once more, then 200
+    assert len(script.seen) == 4
+
+
+def test_the_clerk_provider_and_idguard_users_share_one_client() -> None:
+    app = Flask(__name__)
+    app.config.update(
+        CLERK_PUBLISHABLE_KEY="pk_test_Y2xlcmsuZXhhbXBsZS5jb20k", CLERK_SECRET_KEY=SECRET
+    )
+    idguard = IdGuard(app)
+    with app.app_context():
+        (provider,) = app_state().providers
+        assert isinstance(provider, ClerkProvider)
+        assert idguard.users is provider.backend.client

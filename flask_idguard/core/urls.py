@@ -10,6 +10,8 @@
 * :func:`normalize_domain`: an Auth0 domain as its issuer URL.
 * :func:`parse_url`: how a browser's URL parser (WHATWG) sees an absolute URL's hostname and
   origin; :func:`origin_of` is the http(s) origin of a URL by that one parser.
+* :func:`form_query`, :func:`with_params`, :func:`without_params`: query strings as
+  ``URLSearchParams`` writes them (Clerk's redirect and handshake URLs).
 
 DPoP's ``htu`` comparison (:mod:`flask_idguard.core.dpop.htu`) builds on these.
 """
@@ -18,13 +20,21 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import SplitResult
+from urllib.parse import parse_qsl
+from urllib.parse import quote_plus
 from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
 
 __all__ = [
     "INVALID_HOST",
+    "form_query",
+    "with_params",
+    "without_params",
     "ParsedURL",
     "check_url",
     "environ_host_ok",
@@ -250,3 +260,46 @@ def origin_of(url: str) -> str | None:
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
         return None
     return parsed.origin
+
+
+# -- query strings as URLSearchParams writes them ------------------------------------------
+
+
+def _form_quote(value: str) -> str:
+    # application/x-www-form-urlencoded as URLSearchParams writes it: * stays, ~ is escaped.
+    return quote_plus(value, safe="*").replace("~", "%7E")
+
+
+def form_query(pairs: Iterable[tuple[str, str]]) -> str:
+    """Serialise query pairs the way ``URLSearchParams`` does."""
+    return "&".join(f"{_form_quote(k)}={_form_quote(v)}" for k, v in pairs)
+
+
+def _rebuild(parts: SplitResult, pairs: list[tuple[str, str]]) -> str:
+    # A special-scheme URL always has a path: "http://h" is "http://h/" (WHATWG URL).
+    path = parts.path or ("/" if parts.scheme.lower() in ("http", "https") else "")
+    return urlunsplit(parts._replace(path=path, query=form_query(pairs)))
+
+
+def without_params(url: str, names: Iterable[str]) -> str:
+    """``url`` with every query parameter in ``names`` removed; the query is re-serialised
+    (spaces as ``+``, ``a`` as ``a=``) and the fragment kept, as Clerk's URL handling does."""
+    parts = urlsplit(url)
+    drop = set(names)
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
+    return _rebuild(parts, pairs)
+
+
+def with_params(url: str, params: Iterable[tuple[str, str]], *, replace: bool = False) -> str:
+    """``url`` with ``params`` appended (or, with ``replace``, set in place)."""
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    for name, value in params:
+        if replace and any(k == name for k, _ in pairs):
+            # URLSearchParams.set: the first one takes the value, the others go.
+            first = next(i for i, (k, _) in enumerate(pairs) if k == name)
+            pairs = [(k, value if i == first else v) for i, (k, v) in enumerate(pairs)
+                     if k != name or i == first]  # fmt: skip
+        else:
+            pairs.append((name, value))
+    return _rebuild(parts, pairs)

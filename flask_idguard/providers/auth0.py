@@ -16,19 +16,32 @@ from types import MappingProxyType
 from typing import Any
 
 from ..config import ConfigReader
+from ..core.dpop import DPoPPolicy
 from ..core.urls import check_url
 from ..core.urls import normalize_domain
 from ..errors import ConfigurationError
 from ..state import AuthState
-from .issuers import NO_KEYS
-from .issuers import IssuerRouter
 from .issuers import Issuers
-from .oidc import build_key_source
 from .settings import Settings
 from .token import TokenProvider
 from .token import string_set
+from .token_config import TokenKeys
+from .token_config import TokenSources
+from .token_config import build_token_provider
 
 __all__ = ["Auth0Provider", "custom_claims"]
+
+KEYS = TokenKeys(
+    provider="auth0",
+    issuer="AUTH0_ISSUER",
+    issuers="AUTH0_DOMAINS",
+    jwks_url="AUTH0_JWKS_URI",
+    public_keys="AUTH0_PUBLIC_KEY",
+    audience="AUTH0_AUDIENCE",
+    routed_reason=(
+        "each of several domains is verified with the keys its own discovery document names."
+    ),
+)
 
 
 def custom_claims(claims: Mapping[str, Any], namespace: str | None) -> Mapping[str, Any]:
@@ -55,6 +68,45 @@ def _domain(reader: ConfigReader) -> tuple[str, str] | None:
         if value is not None:
             return key, value
     return None
+
+
+def _refuse_stray_keys(reader: ConfigReader, public_key: Any) -> None:
+    """No domain nor issuer is set: other ``AUTH0_*`` keys of the provider are a mistake."""
+    stray = [k for k in ("AUTH0_AUDIENCE", "AUTH0_JWKS_URI") if reader.raw(k)]
+    stray += ["AUTH0_PUBLIC_KEY"] if public_key is not None else []
+    if stray:
+        raise ConfigurationError(
+            f"{', '.join(stray)} set but AUTH0_DOMAIN is not: set AUTH0_DOMAIN to your "
+            "tenant's domain, e.g. 'tenant.us.auth0.com' (or AUTH0_ISSUER with "
+            "AUTH0_JWKS_URI or AUTH0_PUBLIC_KEY)."
+        )
+
+
+def _dpop_policy(reader: ConfigReader, settings: Settings) -> DPoPPolicy:
+    """``AUTH0_DPOP`` (or ``AUTH0_DPOP_MODE``, ``IDGUARD_DPOP``) and ``AUTH0_DPOP_IAT_*``."""
+    dpop = settings.dpop_policy(reader, "AUTH0_DPOP", "AUTH0_DPOP_MODE", "IDGUARD_DPOP")
+    # Auth0's own names for the proof iat window, over IDGUARD_DPOP_IAT_* (api-js options).
+    return replace(
+        dpop,
+        iat_offset=reader.number("AUTH0_DPOP_IAT_OFFSET", dpop.iat_offset),
+        iat_leeway=reader.number("AUTH0_DPOP_IAT_LEEWAY", dpop.iat_leeway),
+    )
+
+
+def _one_issuer(domain: tuple[str, str] | None, sources: TokenSources, settings: Settings) -> str:
+    """The issuer: ``AUTH0_ISSUER`` (which needs explicit keys), else the domain's."""
+    issuer_url = sources.issuer
+    if issuer_url is not None and sources.jwks_url is None and sources.public_keys is None:
+        raise ConfigurationError(
+            "AUTH0_ISSUER skips discovery, so it needs AUTH0_JWKS_URI or "
+            "AUTH0_PUBLIC_KEY; or remove it and let AUTH0_DOMAIN's discovery find the keys."
+        )
+    # With both, AUTH0_ISSUER names the issuer and AUTH0_DOMAIN only the tenant
+    # (Management API); the domain is still validated.
+    from_domain = _issuer(*domain, settings) if domain is not None else None
+    issuer = _issuer("AUTH0_ISSUER", issuer_url, settings) if issuer_url else from_domain
+    assert issuer is not None
+    return issuer
 
 
 def _issuer(key: str, value: str, settings: Settings) -> str:
@@ -84,14 +136,7 @@ class Auth0Provider(TokenProvider):
         public_key = reader.raw("AUTH0_PUBLIC_KEY")
         domains = Issuers.from_config(reader, "AUTH0_DOMAINS", normalize_domain)
         if domain is None and issuer_url is None and domains is None:
-            stray = [k for k in ("AUTH0_AUDIENCE", "AUTH0_JWKS_URI") if reader.raw(k)]
-            stray += ["AUTH0_PUBLIC_KEY"] if public_key is not None else []
-            if stray:
-                raise ConfigurationError(
-                    f"{', '.join(stray)} set but AUTH0_DOMAIN is not: set AUTH0_DOMAIN to your "
-                    "tenant's domain, e.g. 'tenant.us.auth0.com' (or AUTH0_ISSUER with "
-                    "AUTH0_JWKS_URI or AUTH0_PUBLIC_KEY)."
-                )
+            _refuse_stray_keys(reader, public_key)
             return None
         audience = reader.strings("AUTH0_AUDIENCE") or reader.strings("AUDIENCE")
         if not audience:
@@ -106,54 +151,16 @@ class Auth0Provider(TokenProvider):
             max_token_age="AUTH0_MAX_TOKEN_AGE",
             strict="AUTH0_STRICT",
         )
-        dpop = settings.dpop_policy(reader, "AUTH0_DPOP", "AUTH0_DPOP_MODE", "IDGUARD_DPOP")
-        # Auth0's own names for the proof iat window, over IDGUARD_DPOP_IAT_* (api-js options).
-        dpop = replace(
-            dpop,
-            iat_offset=reader.number("AUTH0_DPOP_IAT_OFFSET", dpop.iat_offset),
-            iat_leeway=reader.number("AUTH0_DPOP_IAT_LEEWAY", dpop.iat_leeway),
+        dpop = _dpop_policy(reader, settings)
+        sources = TokenSources(issuer_url, jwks_uri, public_key, domains, audience)
+        provider = build_token_provider(
+            cls,
+            KEYS,
+            sources,
+            settings,
+            one_issuer=lambda: _one_issuer(domain, sources, settings),
+            dpop=lambda: dpop,
         )
-        if domains is not None:
-            clash = [
-                k
-                for k, v in (
-                    ("AUTH0_ISSUER", issuer_url),
-                    ("AUTH0_JWKS_URI", jwks_uri),
-                    ("AUTH0_PUBLIC_KEY", public_key),
-                )
-                if v is not None
-            ]
-            if clash:
-                raise ConfigurationError(
-                    f"AUTH0_DOMAINS cannot be combined with {', '.join(clash)}: each of several "
-                    "domains is verified with the keys its own discovery document names."
-                )
-            template = settings.policy(issuer="", audience=frozenset(audience))
-            router = IssuerRouter("auth0", domains, template, settings)
-            provider = cls(
-                "auth0", template, NO_KEYS, router=router, dpop=dpop, nonces=settings.nonces
-            )
-        else:
-            if issuer_url is not None and jwks_uri is None and public_key is None:
-                raise ConfigurationError(
-                    "AUTH0_ISSUER skips discovery, so it needs AUTH0_JWKS_URI or "
-                    "AUTH0_PUBLIC_KEY; or remove it and let AUTH0_DOMAIN's discovery find the keys."
-                )
-            # With both, AUTH0_ISSUER names the issuer and AUTH0_DOMAIN only the tenant
-            # (Management API); the domain is still validated.
-            from_domain = _issuer(*domain, settings) if domain is not None else None
-            issuer = _issuer("AUTH0_ISSUER", issuer_url, settings) if issuer_url else from_domain
-            assert issuer is not None
-            keys = build_key_source(
-                issuer,
-                settings,
-                jwks_url=jwks_uri,
-                public_keys=public_key,
-                jwks_key="AUTH0_JWKS_URI",
-                public_keys_key="AUTH0_PUBLIC_KEY",
-            )
-            policy = settings.policy(issuer=issuer, audience=frozenset(audience))
-            provider = cls("auth0", policy, keys, dpop=dpop, nonces=settings.nonces)
         provider.claims_namespace = _namespace(reader.string("AUTH0_CLAIMS_NAMESPACE"))
         return provider
 

@@ -30,6 +30,10 @@ class Provider(ABC):
     def authenticate(self, ctx: RequestContext) -> AuthState | None:
         """The request's auth state, or None when this provider has nothing to say."""
 
+    def challenge_offer(self) -> tuple[bool, tuple[str, ...]]:
+        """What its refusals' ``WWW-Authenticate`` offers: ``Bearer``?, the DPoP ``algs``."""
+        return True, ()
+
     def owns_issuer(self, issuer: str | None) -> bool:
         """Whether a bearer token with this unverified ``iss`` is routed here."""
         return False

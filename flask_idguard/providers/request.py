@@ -32,8 +32,7 @@ class Credentials:
 _NONE = Credentials()
 
 
-def _header_credentials(request: Request) -> Credentials:
-    header = request.headers.get("Authorization")
+def _header_credentials(header: str | None) -> Credentials:
     if header is None:
         return _NONE
     parts = header.split(" ")
@@ -55,7 +54,11 @@ def _header_credentials(request: Request) -> Credentials:
 
 
 def extract_bearer(
-    request: Request, *, allow_query: bool = False, allow_form: bool = False
+    request: Request,
+    *,
+    allow_query: bool = False,
+    allow_form: bool = False,
+    authorization: str | None = None,
 ) -> Credentials:
     """The request's bearer token (RFC 6750 §2), from the header and, when enabled, elsewhere.
 
@@ -67,7 +70,8 @@ def extract_bearer(
     of an ``application/x-www-form-urlencoded`` body (never on GET). More than one method
     in one request is a malformed request (400), as RFC 6750 §2 requires.
     """
-    found = _header_credentials(request)
+    header = authorization if authorization is not None else _authorization(request)
+    found = _header_credentials(header)
     if found.failure == "invalid_request":
         return found
     tokens = [found] if found.token is not None else []
@@ -89,8 +93,14 @@ def extract_bearer(
     return tokens[0] if tokens else found
 
 
+def _authorization(request: Request) -> str | None:
+    header = request.environ.get("HTTP_AUTHORIZATION")
+    return header if isinstance(header, str) else None
+
+
 class RequestContext:
-    """One request as providers see it; the token is parsed at most once."""
+    """One request as providers see it: the ``Authorization`` header is read once, the
+    bearer credentials are extracted (and the token parsed) only when a provider asks."""
 
     def __init__(
         self,
@@ -103,7 +113,20 @@ class RequestContext:
         self.request = request
         #: True when several providers accept bearer tokens and route by ``iss``.
         self.routing = routing
-        self.credentials = extract_bearer(request, allow_query=allow_query, allow_form=allow_form)
+        #: The raw ``Authorization`` header (each provider reads it by its own rules).
+        self.authorization = _authorization(request)
+        self._allow_query = allow_query
+        self._allow_form = allow_form
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        """The request's bearer credentials (:func:`extract_bearer`)."""
+        return extract_bearer(
+            self.request,
+            allow_query=self._allow_query,
+            allow_form=self._allow_form,
+            authorization=self.authorization,
+        )
 
     @property
     def token(self) -> str | None:

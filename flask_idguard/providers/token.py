@@ -86,6 +86,10 @@ class TokenProvider(Provider):
             return self.router.issuers.static
         return frozenset({self.policy.issuer}) if self.policy.issuer else frozenset()
 
+    def challenge_offer(self) -> tuple[bool, tuple[str, ...]]:
+        dpop = self.dpop
+        return dpop.offers_bearer, dpop.algorithms if dpop.offers_dpop else ()
+
     def owns_issuer(self, issuer: str | None) -> bool:
         if self.router is not None:
             return self.router.issuers.owns(issuer)

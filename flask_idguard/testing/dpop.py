@@ -20,12 +20,9 @@ from cryptography.hazmat.primitives import serialization
 from joserfc.jwk import JWKRegistry
 
 from ..core.dpop import ath
-from .issuer import SUPPORTED_ALGORITHMS
-from .issuer import _generate
-from .issuer import _json
-from .issuer import _Key
-from .issuer import _sign
-from .issuer import b64url
+from ._crypto import Key
+from ._crypto import check_algorithm
+from ._crypto import generate_key
 
 __all__ = ["DPoPKey"]
 
@@ -40,12 +37,9 @@ class DPoPKey:
     __test__ = False
 
     def __init__(self, alg: str = "ES256") -> None:
-        if alg not in SUPPORTED_ALGORITHMS:
-            raise ValueError(
-                f"unsupported alg {alg!r}; use one of {', '.join(SUPPORTED_ALGORITHMS)}"
-            )
+        check_algorithm(alg)
         self.alg = alg
-        self._key = _Key("dpop", alg, _generate(alg))
+        self._key = Key("dpop", alg, generate_key(alg))
         public = self._key.public_jwk()
         self.jwk: dict[str, Any] = dict(public.as_dict(private=False))
         self.jwk.pop("kid", None)
@@ -95,11 +89,7 @@ class DPoPKey:
 
     def sign_raw(self, header: bytes | Mapping[str, object], payload: bytes | object) -> str:
         """Sign arbitrary segments (bytes verbatim, anything else as JSON) with this key."""
-        raw_header = header if isinstance(header, bytes) else _json(dict(header))
-        raw_payload = payload if isinstance(payload, bytes) else _json(payload)
-        signing_input = f"{b64url(raw_header)}.{b64url(raw_payload)}"
-        signature = _sign(self.alg, self._key.private, signing_input.encode("ascii"))
-        return f"{signing_input}.{b64url(signature)}"
+        return self._key.sign_compact(header, payload)
 
     def private_jwk(self) -> dict[str, Any]:
         """The key pair as a private JWK: what a proof must never carry."""

@@ -8,10 +8,8 @@ through the ``responses`` library (:meth:`TestIssuer.mock`) or by a real HTTP se
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import secrets
 import threading
 import time
@@ -20,117 +18,28 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from http import HTTPStatus
 from typing import TYPE_CHECKING
 from typing import Any
-from typing import TypeAlias
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from cryptography.hazmat.primitives.asymmetric import padding
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc import jwk
-from joserfc.jwk import KeyParameters
 
-from ..core.jwt import ASYMMETRIC_ALGORITHMS
+from ._crypto import SUPPORTED_ALGORITHMS as SUPPORTED_ALGORITHMS
+from ._crypto import Key
+from ._crypto import SupportsJkt
+from ._crypto import b64url
+from ._crypto import check_algorithm
+from ._crypto import compact_json
+from ._crypto import generate_key
+from ._server import DISCOVERY_PATH
+from ._server import JWKS_PATH
+from ._server import Answer
+from ._server import loopback
+from ._server import mock_endpoints
 
 if TYPE_CHECKING:
     import responses
-    from _typeshed.wsgi import StartResponse
-    from _typeshed.wsgi import WSGIEnvironment
-
-    from .dpop import DPoPKey
 
 __all__ = ["TestIssuer", "b64url"]
-
-_PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "256": hashes.SHA256,
-    "384": hashes.SHA384,
-    "512": hashes.SHA512,
-}
-_CURVES: dict[str, ec.EllipticCurve] = {
-    "ES256": ec.SECP256R1(),
-    "ES384": ec.SECP384R1(),
-    "ES512": ec.SECP521R1(),
-}
-#: The algorithms a :class:`TestIssuer` key can have: every one the library verifies.
-SUPPORTED_ALGORITHMS = tuple(sorted(ASYMMETRIC_ALGORITHMS))
-
-DISCOVERY_PATH = "/.well-known/openid-configuration"
-JWKS_PATH = "/.well-known/jwks.json"
-
-
-def b64url(data: bytes) -> str:
-    """Encode ``data`` as unpadded base64url (RFC 7515 §2), the encoding of JWT segments."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _json(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
-def _generate(alg: str) -> _PrivateKey:
-    if alg[:2] in ("RS", "PS"):
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if alg in _CURVES:
-        return ec.generate_private_key(_CURVES[alg])
-    return ed25519.Ed25519PrivateKey.generate()
-
-
-def _sign(alg: str, key: _PrivateKey, data: bytes) -> bytes:
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return key.sign(data)
-    digest = _HASHES[alg[2:]]()
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        # JWS wants the fixed-size r || s form (RFC 7518 §3.4), not DER.
-        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(digest)))
-        size = (key.curve.key_size + 7) // 8
-        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
-    if alg.startswith("PS"):
-        pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
-        return key.sign(data, pss, digest)
-    return key.sign(data, padding.PKCS1v15(), digest)
-
-
-@dataclass(frozen=True)
-class _Key:
-    kid: str
-    alg: str
-    private: _PrivateKey
-
-    def public_pem(self) -> bytes:
-        return self.private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-
-    def public_jwk(self) -> jwk.Key:
-        params: KeyParameters = {"kid": self.kid, "alg": self.alg, "use": "sig"}
-        pem = self.public_pem()
-        key: jwk.Key  # annotated: joserfc's ``Self`` is Any to mypy for Python 3.10
-        if isinstance(self.private, rsa.RSAPrivateKey):
-            key = jwk.RSAKey.import_key(pem, params)
-        elif isinstance(self.private, ec.EllipticCurvePrivateKey):
-            key = jwk.ECKey.import_key(pem, params)
-        else:
-            key = jwk.OKPKey.import_key(pem, params)
-        return key
-
-    def jwk(self) -> dict[str, Any]:
-        exported = self.public_jwk().as_dict(private=False)
-        return {"kty": exported["kty"], "kid": self.kid, "use": "sig", "alg": self.alg, **exported}
 
 
 class TestIssuer:
@@ -163,7 +72,7 @@ class TestIssuer:
         self.jwks_calls = 0
         self.jwks_max_age: int | None = 300
         self.fail_with: int | Exception | None = None
-        self._keys: dict[str, _Key] = {}
+        self._keys: dict[str, Key] = {}
         self._published: list[str] = []
         self._lock = threading.Lock()
         self._default = self.add_key(alg, kid=kid)
@@ -201,14 +110,11 @@ class TestIssuer:
         With ``make_default`` it becomes the key that signs tokens by default: key rotation.
         """
         alg = alg if alg is not None else self.alg
-        if alg not in SUPPORTED_ALGORITHMS:
-            raise ValueError(
-                f"unsupported alg {alg!r}; use one of {', '.join(SUPPORTED_ALGORITHMS)}"
-            )
+        check_algorithm(alg)
         kid = kid if kid is not None else f"test-key-{secrets.token_hex(4)}"
         if kid in self._keys:
             raise ValueError(f"kid {kid!r} is already used")
-        self._keys[kid] = _Key(kid, alg, _generate(alg))
+        self._keys[kid] = Key(kid, alg, generate_key(alg))
         self._published.append(kid)
         if make_default:
             self._default = kid
@@ -220,7 +126,7 @@ class TestIssuer:
             raise KeyError(kid)
         self._published.remove(kid)
 
-    def _key(self, kid: str | None) -> _Key:
+    def _key(self, kid: str | None) -> Key:
         try:
             return self._keys[kid if kid is not None else self._default]
         except KeyError:
@@ -288,7 +194,7 @@ class TestIssuer:
         expires_in: int = 300,
         omit: Iterable[str] = (),
         now: float | None = None,
-        dpop: DPoPKey | str | None = None,
+        dpop: SupportsJkt | str | None = None,
     ) -> str:
         """Mint a signed compact JWT.
 
@@ -330,33 +236,27 @@ class TestIssuer:
         base64url encoder for all three segments. The key ``kid`` signs the encoded
         ``header.payload`` with its own algorithm.
         """
-        encode = b64 or b64url
-        key = self._key(kid)
-        raw_header = header if isinstance(header, bytes) else _json(dict(header))
-        raw_payload = payload if isinstance(payload, bytes) else _json(payload)
-        signing_input = f"{encode(raw_header)}.{encode(raw_payload)}"
-        signature = _sign(key.alg, key.private, signing_input.encode("ascii"))
-        return f"{signing_input}.{encode(signature)}"
+        return self._key(kid).sign_compact(header, payload, b64 or b64url)
 
     def hs256_with_public_key(self, claims: Mapping[str, object] | None = None) -> str:
         """The algorithm confusion attack: ``alg: HS256``, HMAC keyed with the default key's PEM.
 
         A verifier that lets the token pick the algorithm would accept it.
         """
-        header = _json({"alg": "HS256", "typ": "JWT", "kid": self.kid})
-        signing_input = f"{b64url(header)}.{b64url(_json(self.claims(claims)))}"
+        header = compact_json({"alg": "HS256", "typ": "JWT", "kid": self.kid})
+        signing_input = f"{b64url(header)}.{b64url(compact_json(self.claims(claims)))}"
         secret = self.public_pem().encode("ascii")
         mac = hmac.new(secret, signing_input.encode("ascii"), hashlib.sha256).digest()
         return f"{signing_input}.{b64url(mac)}"
 
     def unsigned(self, claims: Mapping[str, object] | None = None, *, alg: str = "none") -> str:
         """An unsecured JWT, ``header.payload.``: empty signature, header ``alg`` set to ``alg``."""
-        header = _json({"alg": alg, "typ": "JWT", "kid": self.kid})
-        return f"{b64url(header)}.{b64url(_json(self.claims(claims)))}."
+        header = compact_json({"alg": alg, "typ": "JWT", "kid": self.kid})
+        return f"{b64url(header)}.{b64url(compact_json(self.claims(claims)))}."
 
     # -- serving ------------------------------------------------------------------------------
 
-    def _respond(self, document: str) -> tuple[int, dict[str, str], bytes] | Exception:
+    def _respond(self, document: str) -> Answer:
         with self._lock:
             if document == "discovery":
                 self.discovery_calls += 1
@@ -367,11 +267,11 @@ class TestIssuer:
             return failure
         headers = {"Content-Type": "application/json"}
         if failure is not None:
-            return failure, headers, _json({"error": "simulated failure"})
+            return failure, headers, compact_json({"error": "simulated failure"})
         if self.jwks_max_age is not None:
             headers["Cache-Control"] = f"max-age={self.jwks_max_age}"
         body = self.discovery() if document == "discovery" else self.jwks()
-        return 200, headers, _json(body)
+        return 200, headers, compact_json(body)
 
     def mock(self, rsps: responses.RequestsMock | None = None) -> responses.RequestsMock:
         """Serve discovery and the JWKS through ``responses``; return the mock.
@@ -381,21 +281,8 @@ class TestIssuer:
         from :attr:`issuer` now. Without ``rsps``, a new ``RequestsMock`` is created and started;
         the caller stops it (or use :meth:`mocked`).
         """
-        import responses
-
-        if rsps is None:
-            rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
-            rsps.start()
-
-        def discovery(request: Any) -> tuple[int, dict[str, str], bytes] | Exception:
-            return self._respond("discovery")
-
-        def jwks(request: Any) -> tuple[int, dict[str, str], bytes] | Exception:
-            return self._respond("jwks")
-
-        rsps.add_callback(responses.GET, self.discovery_url, callback=discovery, content_type=None)
-        rsps.add_callback(responses.GET, self.jwks_uri, callback=jwks, content_type=None)
-        return rsps
+        routes = {self.discovery_url: "discovery", self.jwks_uri: "jwks"}
+        return mock_endpoints(self._respond, routes, rsps)
 
     @contextmanager
     def mocked(self) -> Iterator[responses.RequestsMock]:
@@ -414,41 +301,10 @@ class TestIssuer:
         it); it is restored on exit. ``port=0`` picks a free port. Other paths answer 404;
         :attr:`fail_with` applies (an exception is answered with a 503).
         """
-        from werkzeug.serving import WSGIRequestHandler
-        from werkzeug.serving import make_server
-
-        class QuietHandler(WSGIRequestHandler):
-            def log(self, type: str, message: str, *args: Any) -> None:
-                pass
-
-        server = make_server(host, port, self._wsgi, threaded=True, request_handler=QuietHandler)
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-        )
         original = self.issuer
-        netloc = f"[{host}]" if ":" in host else host
-        self.issuer = f"http://{netloc}:{server.server_port}/"
-        thread.start()
         try:
-            yield self
+            with loopback(host, port, self._respond) as url:
+                self.issuer = url
+                yield self
         finally:
-            server.shutdown()
-            thread.join()
-            server.server_close()
             self.issuer = original
-
-    def _wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-        path = environ.get("PATH_INFO", "")
-        document = {DISCOVERY_PATH: "discovery", JWKS_PATH: "jwks"}.get(path)
-        if document is None:
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"not found"]
-        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD")])
-            return [b""]
-        result = self._respond(document)
-        if isinstance(result, Exception):
-            result = 503, {"Content-Type": "application/json"}, _json({"error": str(result)})
-        status, headers, body = result
-        start_response(f"{status} {_reason(status)}", list(headers.items()))
-        return [body]

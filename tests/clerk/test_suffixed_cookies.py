@@ -10,12 +10,12 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from flask_idguard.providers.clerk.cookies import JS_INFINITY_INT
 from flask_idguard.providers.clerk.cookies import first_cookies
-from flask_idguard.providers.clerk.cookies import js_trim
 from flask_idguard.providers.clerk.cookies import parse_client_uat
 from flask_idguard.providers.clerk.cookies import parse_redirect_count
 from flask_idguard.providers.clerk.cookies import uses_suffixed_cookies
+from flask_idguard.providers.clerk.js import JS_INFINITY_INT
+from flask_idguard.providers.clerk.js import js_trim
 from flask_idguard.testing import TestIssuer
 
 FAPI = "clerk.inspired.puma-74.lcl.dev"

@@ -52,12 +52,14 @@ class Policy:
     validators: Mapping[str, Validator] = field(default_factory=dict)
 
     def window(self, claims: Mapping[str, Any]) -> tuple[float, float]:
-        """The (from, until) wall-clock interval in which verified ``claims`` stay valid."""
+        """The (from, until) wall-clock interval in which verified ``claims`` stay valid:
+        from ``max(nbf, iat) - leeway`` (the later present) until ``exp + leeway``, or
+        sooner with a maximum token age."""
         until = float(claims["exp"]) + self.leeway
         if self.max_token_age is not None:
             until = min(until, float(claims["iat"]) + self.max_token_age + self.leeway)
-        nbf = claims.get("nbf")
-        start = float(nbf) - self.leeway if nbf is not None else -math.inf
+        starts = [float(claims[n]) for n in ("nbf", "iat") if claims.get(n) is not None]
+        start = max(starts) - self.leeway if starts else -math.inf
         return start, until
 
     def __post_init__(self) -> None:

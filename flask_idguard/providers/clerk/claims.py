@@ -17,7 +17,7 @@ from typing import Any
 from typing import Literal
 from typing import TypeGuard
 
-from .cookies import js_trim
+from .js import js_trim
 
 __all__ = [
     "REVERIFICATION_PRESETS",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -12,51 +11,9 @@ from ...errors import ConfigurationError
 from .instance import PublishableKey
 from .instance import is_development_secret_key
 from .instance import parse_publishable_key
+from .organizations import OrganizationSync
 
-__all__ = ["ClerkConfig", "OrganizationSync"]
-
-_PARAM = re.compile(r":(id|slug)(?!\w)")
-
-
-@dataclass(frozen=True)
-class OrganizationSync:
-    """``CLERK_ORGANIZATION_SYNC_OPTIONS``: path patterns that name the active organization."""
-
-    organization_patterns: tuple[str, ...] = ()
-    personal_account_patterns: tuple[str, ...] = ()
-
-    @classmethod
-    def from_value(cls, value: object) -> OrganizationSync | None:
-        if value is None:
-            return None
-        if not isinstance(value, Mapping):
-            raise ConfigurationError(
-                "CLERK_ORGANIZATION_SYNC_OPTIONS must be a dict with 'organization_patterns' "
-                "and/or 'personal_account_patterns' (lists of path patterns)."
-            )
-        unknown = set(value) - {"organization_patterns", "personal_account_patterns"}
-        if unknown:
-            raise ConfigurationError(
-                f"CLERK_ORGANIZATION_SYNC_OPTIONS has unknown keys {sorted(unknown)}; use "
-                "'organization_patterns' and 'personal_account_patterns'."
-            )
-        lists = {}
-        for name in ("organization_patterns", "personal_account_patterns"):
-            patterns = value.get(name, [])
-            if not isinstance(patterns, (list, tuple)) or not all(
-                isinstance(p, str) and p.startswith("/") for p in patterns
-            ):
-                raise ConfigurationError(
-                    f"CLERK_ORGANIZATION_SYNC_OPTIONS['{name}'] must be a list of paths "
-                    "starting with '/', such as '/orgs/:slug' or '/orgs/:id/(.*)'."
-                )
-            lists[name] = tuple(patterns)
-        for pattern in lists["organization_patterns"]:
-            if not _PARAM.search(pattern):
-                raise ConfigurationError(
-                    f"The organization pattern {pattern!r} has neither ':id' nor ':slug'."
-                )
-        return cls(lists["organization_patterns"], lists["personal_account_patterns"])
+__all__ = ["ClerkConfig"]
 
 
 @dataclass(frozen=True)
@@ -116,24 +73,7 @@ class ClerkConfig:
         is_satellite = reader.flag("CLERK_IS_SATELLITE")
         sign_in_url = reader.string("CLERK_SIGN_IN_URL")
         if is_satellite:
-            if is_development_secret_key(sk) and sign_in_url is None:
-                raise ConfigurationError(
-                    "Missing signInUrl. Pass a signInUrl for dev instances if an app is "
-                    "satellite: set CLERK_SIGN_IN_URL to the primary domain's sign-in page."
-                )
-            if sign_in_url is not None:
-                # Clerk checks this per request when an Origin header is present; a
-                # configuration mistake is reported here, once, instead.
-                _absolute(
-                    "CLERK_SIGN_IN_URL",
-                    sign_in_url,
-                    "The signInUrl needs to have a absolute url format.",
-                )
-            if proxy_url is None and domain is None:
-                raise ConfigurationError(
-                    "Missing domain and proxyUrl. A satellite application needs to specify a "
-                    "domain or a proxyUrl: set CLERK_DOMAIN or CLERK_PROXY_URL."
-                )
+            _check_satellite(sk, sign_in_url, domain=domain, proxy_url=proxy_url)
         parties = reader.strings("CLERK_AUTHORIZED_PARTIES") or []
         jwt_key = reader.string("CLERK_JWT_KEY")
         return cls(
@@ -155,6 +95,28 @@ class ClerkConfig:
             ),
             debug_headers=reader.flag("CLERK_DEBUG_HEADERS", True),
             treat_pending_as_signed_out=reader.flag("CLERK_TREAT_PENDING_AS_SIGNED_OUT", True),
+        )
+
+
+def _check_satellite(
+    secret_key: str, sign_in_url: str | None, *, domain: str | None, proxy_url: str | None
+) -> None:
+    """Clerk's satellite assertions, in Clerk's order, with Clerk's messages."""
+    if is_development_secret_key(secret_key) and sign_in_url is None:
+        raise ConfigurationError(
+            "Missing signInUrl. Pass a signInUrl for dev instances if an app is "
+            "satellite: set CLERK_SIGN_IN_URL to the primary domain's sign-in page."
+        )
+    if sign_in_url is not None:
+        # Clerk checks this per request when an Origin header is present; a
+        # configuration mistake is reported here, once, instead.
+        _absolute(
+            "CLERK_SIGN_IN_URL", sign_in_url, "The signInUrl needs to have a absolute url format."
+        )
+    if proxy_url is None and domain is None:
+        raise ConfigurationError(
+            "Missing domain and proxyUrl. A satellite application needs to specify a "
+            "domain or a proxyUrl: set CLERK_DOMAIN or CLERK_PROXY_URL."
         )
 
 

@@ -1,8 +1,9 @@
 """Reading Clerk's cookies: the ``Cookie`` header, the suffixed-cookie decision, the numbers.
 
 Clerk's values are parsed with JavaScript semantics (the ``cookie`` package, ``parseInt``,
-``Number()``); the helpers below reproduce them exactly so that garbage means here what it
-means there (research notes §1.3 and §11.4–§11.7). Nothing here raises on hostile input.
+``Number()``, on the primitives of :mod:`.js`); the readers below reproduce them exactly so
+that garbage means here what it means there (research notes §1.3 and §11.4–§11.7). Nothing
+here raises on hostile input.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import re
 from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
 
 from ...core.jwt import TokenError
+from .js import JS_INFINITY_INT
+from .js import JS_WHITESPACE
+from .js import as_double
+from .js import decode_uri_component
+from .js import js_trim
+from .js import js_truthy
 from .verify import parse
 
 __all__ = [
-    "JS_WHITESPACE",
     "first_cookies",
-    "js_trim",
     "parse_client_uat",
     "parse_redirect_count",
     "session_token_in",
@@ -30,36 +34,7 @@ __all__ = [
 SESSION = "__session"
 CLIENT_UAT = "__client_uat"
 
-#: What JavaScript's ``String.prototype.trim``, ``parseInt`` and ``Number()`` skip: WhiteSpace
-#: and LineTerminator (Python's ``str.strip`` differs: it strips U+001C-U+001F and U+0085 too).
-JS_WHITESPACE = (
-    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
-    "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
-
-#: Stand-in for JavaScript's ``Infinity`` where an ``int`` is returned: larger than any finite
-#: double, so it compares with every finite number exactly as ``Infinity`` does.
-JS_INFINITY_INT = 2**1024
-
-
-def js_trim(value: str) -> str:
-    """``value.trim()`` in JavaScript."""
-    return value.strip(JS_WHITESPACE)
-
-
 # -- Cookie header ---------------------------------------------------------------------------
-
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-
-
-def _decode_uri_component(value: str) -> str:
-    """``decodeURIComponent(value)``, or ``value`` unchanged where it would throw."""
-    if "%" not in value or _BAD_PERCENT.search(value):
-        return value
-    try:
-        return unquote(value, encoding="utf-8", errors="strict")
-    except UnicodeDecodeError:
-        return value
 
 
 def _trim_sp_tab(value: str) -> str:
@@ -88,7 +63,7 @@ def first_cookies(cookie_header: str) -> dict[str, str]:
             continue
         name = _trim_sp_tab(name)
         if name not in cookies:
-            cookies[name] = _decode_uri_component(_trim_sp_tab(value))
+            cookies[name] = decode_uri_component(_trim_sp_tab(value))
     return cookies
 
 
@@ -99,14 +74,6 @@ _NUMBER_DECIMAL = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[
 _NUMBER_RADIX = re.compile(r"0(?:([xX])([0-9A-Fa-f]+)|([oO])([0-7]+)|([bB])([01]+))")
 #: Longer decimal runs exceed the largest finite double (about 1.8e308) whatever they hold.
 _MAX_DOUBLE_DIGITS = 310
-
-
-def _as_double(value: int) -> int:
-    """``value`` rounded to the nearest double, returned as an int (beyond: ±Infinity)."""
-    try:
-        return int(float(value))
-    except OverflowError:
-        return JS_INFINITY_INT if value > 0 else -JS_INFINITY_INT
 
 
 def parse_client_uat(value: str | None) -> int:
@@ -128,7 +95,7 @@ def parse_client_uat(value: str | None) -> int:
     else:
         digits = digits.lstrip("0") or "0"
         number = JS_INFINITY_INT if len(digits) > _MAX_DOUBLE_DIGITS else int(digits)
-    return _as_double(-number if sign == "-" else number)
+    return as_double(-number if sign == "-" else number)
 
 
 def parse_redirect_count(value: str | None) -> int | float:
@@ -181,17 +148,6 @@ def _number(claims: Mapping[str, Any] | None, name: str) -> float | None:
     return value
 
 
-def _js_truthy(value: object) -> bool:
-    """JavaScript truthiness of a JSON value."""
-    if value is None or value is False:
-        return False
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value != 0 and not math.isnan(value)
-    if isinstance(value, str):
-        return value != ""
-    return True  # true, arrays and objects, even empty ones
-
-
 def _issuer_host(issuer: str) -> str:
     return re.sub(r"https?://", "", issuer, flags=re.IGNORECASE)
 
@@ -233,7 +189,7 @@ def uses_suffixed_cookies(
     session_claims = _claims(session) if session else None
     if session:
         issuer = session_claims.get("iss") if session_claims is not None else None
-        if not _js_truthy(issuer):
+        if not js_truthy(issuer):
             return False
         if not isinstance(issuer, str) or _issuer_host(issuer) != original_frontend_api:
             return True

@@ -4,20 +4,19 @@
 from __future__ import annotations
 
 import logging
-import math
-import re
 
 from ...core.jwt import TokenError
 from ...core.keys import KeysUnavailable
+from ...core.urls import form_query
+from ...core.urls import without_params
 from .backend import SUPPORTED_BAPI_VERSION
 from .backend import BackendAPIError
 from .backend import ClerkBackend
-from .context import ClerkRequest
-from .context import form_query
-from .context import without_params
 from .cookies import session_token_in
 from .instance import handshake_base
+from .js import js_number_text
 from .outcome import Outcome
+from .request import ClerkRequest
 from .verify import ClerkVerifier
 from .verify import full_message
 from .verify import parse
@@ -101,13 +100,13 @@ class Handshakes:
             return Outcome.signed_out(reason, message)
         target = location or self.url(rq, reason, organization_id)
         counter = (
-            f"__clerk_redirect_count={_js_number(count + 1)}; SameSite=Lax; HttpOnly; Max-Age=2"
+            f"__clerk_redirect_count={js_number_text(count + 1)}; SameSite=Lax; HttpOnly; Max-Age=2"
         )
         return Outcome(
             "handshake",
             reason,
             message,
-            headers=[("Cache-Control", "no-store"), ("Set-Cookie", counter)],
+            headers=(("Cache-Control", "no-store"), ("Set-Cookie", counter)),
             location=target,
         )
 
@@ -183,15 +182,3 @@ class Handshakes:
         if not isinstance(directives, list):
             return []
         return [d for d in directives if isinstance(d, str)]
-
-
-def _js_number(value: float) -> str:
-    """A number as JavaScript prints it (``4``, not ``4.0``; ``Infinity``)."""
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        if math.isnan(value):
-            return "NaN"
-        if value.is_integer():
-            return str(int(value))
-    return re.sub(r"\.0$", "", str(value))

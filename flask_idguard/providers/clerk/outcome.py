@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
 
 from ...state import Failure
@@ -51,7 +51,7 @@ def failure_for(reason: str) -> Failure:
     return "invalid_token"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     """``authenticateRequest``'s request state: status, reason, message and headers.
 
@@ -62,7 +62,7 @@ class Outcome:
     status: Status
     reason: str | None = None
     message: str = ""
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: tuple[tuple[str, str], ...] = ()
     location: str | None = None
     token: str | None = None
     claims: Mapping[str, Any] | None = None
@@ -76,7 +76,7 @@ class Outcome:
         reason: str,
         message: str = "",
         *,
-        headers: list[tuple[str, str]] | None = None,
+        headers: Iterable[tuple[str, str]] = (),
         location: str | None = None,
         failure: Failure | None = None,
     ) -> Outcome:
@@ -84,7 +84,7 @@ class Outcome:
             "signed-out",
             reason,
             message,
-            headers=list(headers or ()),
+            headers=tuple(headers),
             location=location,
             failure=failure or failure_for(reason),
         )
@@ -95,17 +95,21 @@ class Outcome:
         token: str,
         claims: Mapping[str, Any],
         *,
-        headers: list[tuple[str, str]] | None = None,
+        headers: Iterable[tuple[str, str]] = (),
         location: str | None = None,
     ) -> Outcome:
-        return cls("signed-in", token=token, claims=claims, headers=list(headers or ()),
-                   location=location)  # fmt: skip
+        return cls(
+            "signed-in", token=token, claims=claims, headers=tuple(headers), location=location
+        )
 
-    def debug_headers(self) -> list[tuple[str, str]]:
+    def debug_headers(self) -> tuple[tuple[str, str], ...]:
         """``x-clerk-auth-status/-reason/-message`` (signed-out and handshake states only)."""
         if self.status == "signed-in":
-            return []
-        out = [("x-clerk-auth-status", self.status), ("x-clerk-auth-reason", self.reason or "")]
+            return ()
+        out: tuple[tuple[str, str], ...] = (
+            ("x-clerk-auth-status", self.status),
+            ("x-clerk-auth-reason", self.reason or ""),
+        )
         if self.message and _header_safe(self.message):
-            out.append(("x-clerk-auth-message", self.message))
+            out += (("x-clerk-auth-message", self.message),)
         return out

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from types import MappingProxyType
 
 from joserfc.jwk import RSAKey
@@ -20,15 +21,16 @@ from ...state import AuthState
 from ..base import Provider
 from ..request import RequestContext
 from ..settings import Settings
+from .authenticate import ClerkAuthenticator
 from .backend import ClerkBackend
 from .claims import ClaimError
+from .claims import SessionFields
 from .claims import check_authorization
 from .claims import session_fields
 from .config import ClerkConfig
-from .context import ClerkRequest
-from .flow import ClerkFlow
 from .instance import cookie_suffix
 from .outcome import Outcome
+from .request import ClerkRequest
 from .verify import ClerkVerifier
 from .verify import parse
 
@@ -62,7 +64,7 @@ class ClerkProvider(Provider):
             audience=config.audience,
             skew=settings.clock_skew,
         )
-        self.flow = ClerkFlow(config, self.verifier, self.backend)
+        self.authenticator = ClerkAuthenticator(config, self.verifier, self.backend)
 
     def __repr__(self) -> str:
         return f"ClerkProvider({self.config.publishable_key.frontend_api!r})"
@@ -107,7 +109,9 @@ class ClerkProvider(Provider):
         return host == fapi or host == _SCHEME.sub("", self.config.proxy_url or "").rstrip("/")
 
     def authenticate(self, ctx: RequestContext) -> AuthState | None:
-        rq = ClerkRequest(ctx.request, self.config, self.suffix, time.time())
+        rq = ClerkRequest(
+            ctx.request, self.config, self.suffix, time.time(), authorization=ctx.authorization
+        )
         if ctx.routing and rq.header_token is not None:
             try:
                 iss = parse(rq.header_token).claims.get("iss")
@@ -115,11 +119,11 @@ class ClerkProvider(Provider):
                 iss = None
             if not self.owns_issuer(iss if isinstance(iss, str) else None):
                 return None
-        return self.state(self.flow.authenticate(rq))
+        return self.state(self.authenticator.authenticate(rq))
 
     def state(self, outcome: Outcome) -> AuthState:
         """The :class:`AuthState` of a decided request."""
-        headers = list(outcome.headers)
+        headers = outcome.headers
         if self.config.debug_headers:
             headers += outcome.debug_headers()
         if outcome.status != "signed-in":
@@ -130,18 +134,17 @@ class ClerkProvider(Provider):
                 message=outcome.message,
                 failure=outcome.failure or "missing",
                 token_type="session_token",
-                headers=tuple(headers),
+                headers=headers,
                 redirect=outcome.location,
             )
         assert outcome.token is not None and outcome.claims is not None
-        claims = outcome.claims
         try:
-            fields = outcome.fields or session_fields(claims)
+            fields = outcome.fields or session_fields(outcome.claims)
         except ClaimError as exc:
             # Clerk's request state is signed-in and its toAuth() raises (§11.24).
             return AuthState.signed_out(
                 "unexpected-error", str(exc), failure="invalid_token", provider=self.name,
-                headers=tuple(headers),
+                headers=headers,
             )  # fmt: skip
         if fields.session_status == "pending" and self.config.treat_pending_as_signed_out:
             return AuthState(
@@ -152,19 +155,16 @@ class ClerkProvider(Provider):
                 failure="missing",
                 token_type="session_token",
                 session_status="pending",
-                headers=tuple(headers),
+                headers=headers,
                 redirect=outcome.location,
             )
-        session_id = fields.session_id
-        backend = self.backend
+        return self._signed_in(outcome, fields, headers)
 
-        def mint(template: str | None, expires_in_seconds: int | None) -> str:
-            if session_id is None:
-                raise RuntimeError("This session token has no sid; Clerk cannot mint tokens.")
-            return backend.session_token(
-                session_id, template=template, expires_in_seconds=expires_in_seconds
-            )
-
+    def _signed_in(
+        self, outcome: Outcome, fields: SessionFields, headers: tuple[tuple[str, str], ...]
+    ) -> AuthState:
+        assert outcome.token is not None and outcome.claims is not None
+        claims = outcome.claims
         return AuthState(
             "signed-in",
             provider=self.name,
@@ -178,8 +178,21 @@ class ClerkProvider(Provider):
             session_status=fields.session_status,
             actor=fields.actor,
             factor_verification_age=fields.factor_verification_age,
-            headers=tuple(headers),
+            headers=headers,
             redirect=outcome.location,
             authorizer=lambda **asked: check_authorization(claims, fields, **asked),
-            token_minter=mint,
+            token_minter=self._minter(fields.session_id),
         )
+
+    def _minter(self, session_id: str | None) -> Callable[[str | None, int | None], str]:
+        """Clerk's ``getToken`` with options, for one session."""
+        backend = self.backend
+
+        def mint(template: str | None, expires_in_seconds: int | None) -> str:
+            if session_id is None:
+                raise RuntimeError("This session token has no sid; Clerk cannot mint tokens.")
+            return backend.session_token(
+                session_id, template=template, expires_in_seconds=expires_in_seconds
+            )
+
+        return mint

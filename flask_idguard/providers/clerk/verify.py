@@ -8,13 +8,14 @@ Clerk's exact reason strings and message texts (spec clerk.md §1.9, §11.17–�
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
+from functools import cached_property
 from functools import lru_cache
 from typing import Any
 
@@ -24,9 +25,9 @@ from ...core.jwt import TokenError
 from ...core.jwt import Unverified
 from ...core.jwt import check_claims
 from ...core.jwt import decode_unverified
-from ...core.jwt import is_number
 from ...core.jwt import verify_signature
 from ...core.keys import KeySource
+from .js import js_stringify
 
 __all__ = [
     "ClerkVerifier",
@@ -48,14 +49,6 @@ ACTION = "Make sure that this is a valid Clerk-generated JWT."
 _THREE_PARTS = "Invalid JWT form. A JWT consists of three parts separated by dots."
 _ALG_MISMATCH = 'Error: JWK "alg" does not match the requested algorithm'
 _UNDECODABLE = "Invalid JWT form. The header, payload, or signature could not be decoded."
-
-
-def _js(value: object) -> str:
-    """``JSON.stringify`` as Clerk's messages print it (``undefined`` for a missing value)."""
-    if value is None:
-        return "undefined"
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def full_message(exc: TokenError, carrier: str) -> str:
@@ -108,7 +101,10 @@ class ClerkVerifier:
         default_factory=VerifiedCache, repr=False, compare=False
     )
 
-    def _policy(self, skew: float) -> Policy:
+    @cached_property
+    def policy(self) -> Policy:
+        """Clerk's rules: RS256/384/512, no ``iss``, ``aud`` only when both sides have one,
+        ``azp`` required when authorized parties are set."""
         return Policy(
             algorithms=ALGORITHMS,
             issuer=None,
@@ -118,7 +114,7 @@ class ClerkVerifier:
                 frozenset(self.authorized_parties) if self.authorized_parties else None
             ),
             azp_required=True,
-            leeway=skew,
+            leeway=self.skew,
             require_sub=True,
             typ=None,
         )
@@ -141,19 +137,16 @@ class ClerkVerifier:
         if header.get("cat") == M2M_CATEGORY:
             raise TokenError("token-invalid", "Invalid session token category.")
         self._check_type_and_algorithm(header)
-        policy = self._policy(self.skew if skew is None else skew)
+        policy = self.policy if skew is None else replace(self.policy, leeway=skew)
         try:
             verify_signature(parsed, self.keys, policy)
             check_claims(parsed.claims, policy, now)
         except TokenError as exc:
             raise self._clerk_error(exc, parsed.claims) from None
         if skew is None:
-            claims = parsed.claims
-            # Valid again from max(nbf, iat) - skew until exp + skew (Clerk's time checks).
-            starts = [claims[n] for n in ("nbf", "iat") if is_number(claims.get(n))]
-            start = max(starts, default=now) - self.skew
-            until = min(float(claims["exp"]) + self.skew, now + self._verified.max_age)
-            self._verified.put(key, start, until, claims)
+            start, until = policy.window(parsed.claims)
+            until = min(until, now + self._verified.max_age)
+            self._verified.put(key, start, until, parsed.claims)
         return parsed.claims
 
     def verify_handshake(self, parsed: Unverified) -> Mapping[str, Any]:
@@ -166,7 +159,7 @@ class ClerkVerifier:
         if "cat" in header and header["cat"] not in _ALLOWED_CATEGORIES:
             raise TokenError("token-invalid", "Invalid handshake token category.", action=ACTION)
         try:
-            verify_signature(parsed, self.keys, self._policy(self.skew))
+            verify_signature(parsed, self.keys, self.policy)
         except TokenError as exc:
             if exc.reason == "token-invalid-algorithm":
                 raise TokenError(
@@ -181,14 +174,14 @@ class ClerkVerifier:
         if "typ" in header and header["typ"] != "JWT":
             raise TokenError(
                 "token-invalid",
-                f'Invalid JWT type {_js(header["typ"])}. Expected "JWT".',
+                f'Invalid JWT type {js_stringify(header["typ"])}. Expected "JWT".',
                 action=ACTION,
             )
         alg = header.get("alg")
         if alg not in ALGORITHMS:
             raise TokenError(
                 "token-invalid-algorithm",
-                f"Invalid JWT algorithm {_js(alg)}. Supported: RS256,RS384,RS512.",
+                f"Invalid JWT algorithm {js_stringify(alg)}. Supported: RS256,RS384,RS512.",
                 action=ACTION,
             )
 
@@ -205,7 +198,7 @@ class ClerkVerifier:
         if reason == "token-invalid-authorized-parties":
             return TokenError(
                 reason,
-                f"Invalid JWT Authorized party claim (azp) {_js(claims.get('azp'))}. "
+                f"Invalid JWT Authorized party claim (azp) {js_stringify(claims.get('azp'))}. "
                 f'Expected "{",".join(self.authorized_parties)}".',
             )
         if reason == "token-invalid-algorithm":
@@ -232,7 +225,7 @@ class ClerkVerifier:
             return TokenError(
                 reason,
                 "Subject claim (sub) is required and must be a string. "
-                f"Received {_js(claims.get('sub'))}.",
+                f"Received {js_stringify(claims.get('sub'))}.",
                 action=ACTION,
             )
         if reason == "token-verification-failed" and claim is not None:
@@ -246,9 +239,8 @@ def _kid(exc: TokenError) -> str:
 
 
 def _audience_message(aud: object, audience: Sequence[str]) -> str:
-    expected = _js(list(audience))
-    if isinstance(aud, list):
-        return (
-            f'Invalid JWT audience claim array (aud) {_js(aud)}. Is not included in "{expected}".'
-        )
-    return f'Invalid JWT audience claim (aud) {_js(aud)}. Is not included in "{expected}".'
+    expected = js_stringify(list(audience))
+    kind = "claim array" if isinstance(aud, list) else "claim"
+    return (
+        f'Invalid JWT audience {kind} (aud) {js_stringify(aud)}. Is not included in "{expected}".'
+    )

@@ -1,4 +1,4 @@
-"""Clerk's ``authenticateRequest`` decision tree, step by step (clerk.md §1.4–§1.10, §11).
+"""Clerk's ``authenticateRequest`` (``@clerk/backend``), step by step (clerk.md §1.4–§1.10, §11).
 
 Each step's comment names the spec step it implements; the order is the reference's.
 """
@@ -8,33 +8,34 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from functools import lru_cache
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from ...core.jwt import TokenError
 from ...core.jwt import Unverified
 from ...core.keys import KeysUnavailable
+from ...core.urls import origin_of
+from ...core.urls import with_params
 from .backend import BackendAPIError
 from .backend import ClerkBackend
 from .claims import ClaimError
 from .claims import session_fields
 from .config import ClerkConfig
-from .config import OrganizationSync
-from .context import ClerkRequest
-from .context import origin_of
-from .context import with_params
 from .cookies import session_token_in
 from .handshake import HandshakeFailed
 from .handshake import Handshakes
 from .instance import is_known_clerk_referrer
+from .organizations import mismatched
+from .organizations import organization_target
 from .outcome import Outcome
+from .request import ClerkRequest
 from .verify import ClerkVerifier
 from .verify import full_message
 from .verify import is_non_session_token
 from .verify import parse
 
-__all__ = ["ClerkFlow", "HandshakeError"]
+__all__ = ["ClerkAuthenticator", "HandshakeError"]
 
 logger = logging.getLogger("flask_idguard")
 
@@ -59,8 +60,8 @@ class _RefreshFailed(Exception):
         self.reason = reason
 
 
-class ClerkFlow:
-    """Decides one request for one Clerk instance."""
+class ClerkAuthenticator:
+    """Clerk's ``authenticateRequest``: decides one request for one Clerk instance."""
 
     def __init__(self, config: ClerkConfig, verifier: ClerkVerifier, backend: ClerkBackend) -> None:
         self.config = config
@@ -183,46 +184,66 @@ class ClerkFlow:
     # §1.6 -------------------------------------------------------------------------------------
 
     def _cookie(self, rq: ClerkRequest) -> Outcome:
-        dev = not self.production
-        config = self.config
         # 1. Handshake resolution.
         if rq.handshake_nonce is not None or rq.handshake_token is not None:
             try:
                 return self.handshakes.resolve(rq)
             except HandshakeFailed as exc:
-                if dev and exc.token_invalid:
+                if not self.production and exc.token_invalid:
                     raise HandshakeError(str(exc)) from None
                 logger.error("Clerk: unable to resolve handshake: %s", exc)
         # 2. Satellite sync (§11.11).
+        synced = self._satellite_sync(rq)
+        if synced is not None:
+            return synced
+        # 3-5. A development instance: the primary's sync answer, the dev browser.
+        if not self.production:
+            dev = self._development(rq)
+            if dev is not None:
+                return dev
+        # 6-15. Session cookie and __client_uat.
+        return self._session(rq)
+
+    def _satellite_sync(self, rq: ClerkRequest) -> Outcome | None:
+        """A satellite's first document request syncs with the primary domain (§11.11)."""
+        config = self.config
         synced = rq.query.get("__clerk_synced")
-        if config.is_satellite and rq.is_document and rq.method == "GET" and synced != "true":
-            has_cookies = rq.session_cookie is not None or rq.client_uat != 0
-            if synced == "false" or not has_cookies:
-                if synced != "false" and not config.satellite_auto_sync:
-                    return Outcome.signed_out("session-token-and-uat-missing")
-                location = None
-                if dev and config.sign_in_url:
-                    location = with_params(config.sign_in_url, [("__clerk_redirect_url", rq.url)])
-                return self._maybe(rq, "satellite-needs-syncing", location=location)
-        if dev:
-            # 3. A development primary answers a satellite's sync request.
-            redirect_url = rq.query.get("__clerk_redirect_url")
-            if not config.is_satellite and redirect_url:
-                parts = urlsplit(redirect_url)
-                if parts.scheme and parts.netloc:
-                    params = []
-                    if rq.dev_browser_token:
-                        params.append(("__clerk_db_jwt", rq.dev_browser_token))
-                    location = with_params(redirect_url, params)
-                    location = with_params(location, [("__clerk_synced", "true")], replace=True)
-                    return self._maybe(rq, "primary-responds-to-syncing", location=location)
-                logger.warning("Clerk: ignoring an unparsable __clerk_redirect_url")
-            # 4-5. The development browser.
-            if "__clerk_db_jwt" in rq.query:
-                return self._maybe(rq, "dev-browser-sync")
-            if not rq.dev_browser_token:
-                return self._maybe(rq, "dev-browser-missing")
-        # 6-8. Session cookie and __client_uat.
+        if not config.is_satellite or not rq.is_document or rq.method != "GET":
+            return None
+        if synced == "true":
+            return None
+        has_cookies = rq.session_cookie is not None or rq.client_uat != 0
+        if synced != "false" and has_cookies:
+            return None
+        if synced != "false" and not config.satellite_auto_sync:
+            return Outcome.signed_out("session-token-and-uat-missing")
+        location = None
+        if not self.production and config.sign_in_url:
+            location = with_params(config.sign_in_url, [("__clerk_redirect_url", rq.url)])
+        return self._maybe(rq, "satellite-needs-syncing", location=location)
+
+    def _development(self, rq: ClerkRequest) -> Outcome | None:
+        """Steps 3-5 of a development instance: a primary answers a satellite's sync request;
+        the development browser must be synced and present."""
+        redirect_url = rq.query.get("__clerk_redirect_url")
+        if not self.config.is_satellite and redirect_url:
+            parts = urlsplit(redirect_url)
+            if parts.scheme and parts.netloc:
+                params = []
+                if rq.dev_browser_token:
+                    params.append(("__clerk_db_jwt", rq.dev_browser_token))
+                location = with_params(redirect_url, params)
+                location = with_params(location, [("__clerk_synced", "true")], replace=True)
+                return self._maybe(rq, "primary-responds-to-syncing", location=location)
+            logger.warning("Clerk: ignoring an unparsable __clerk_redirect_url")
+        if "__clerk_db_jwt" in rq.query:
+            return self._maybe(rq, "dev-browser-sync")
+        if not rq.dev_browser_token:
+            return self._maybe(rq, "dev-browser-missing")
+        return None
+
+    def _session(self, rq: ClerkRequest) -> Outcome:
+        """Steps 6-15: the session cookie against ``__client_uat``, then the token itself."""
         session, uat = rq.session_cookie, rq.client_uat
         if not uat and session is None:
             return Outcome.signed_out("session-token-and-uat-missing")
@@ -280,21 +301,13 @@ class ClerkFlow:
             fields = session_fields(claims)
         except ClaimError:
             return Outcome.signed_out("unexpected-error", failure="invalid_token")
-        outcome.fields = fields
+        outcome = replace(outcome, fields=fields)
         sync = self.config.organization_sync
         pending = fields.session_status == "pending"
         if sync is None or not fields.user_id or pending:
             return outcome
-        target = _target(sync, rq.path)
-        if target is None:
-            return outcome
-        kind, value = target
-        mismatch = (
-            (kind == "slug" and value != fields.org_slug)
-            or (kind == "id" and value != fields.org_id)
-            or (kind == "personal" and fields.org_id is not None)
-        )
-        if not mismatch:
+        target = organization_target(sync, rq.path)
+        if target is None or not mismatched(target, fields):
             return outcome
         if rq.redirect_count >= 3:
             logger.warning(
@@ -309,40 +322,5 @@ class ClerkFlow:
         sync = self.config.organization_sync
         if sync is None:
             return None
-        target = _target(sync, rq.path)
+        target = organization_target(sync, rq.path)
         return None if target is None else target[1]
-
-
-@lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str]:
-    """A path pattern (``/orgs/:slug``, ``/orgs/:id/(.*)``) as a case-insensitive regex."""
-    out = []
-    seen: set[str] = set()
-    for piece in re.split(r"(:[A-Za-z_]\w*|\(\.\*\))", pattern):
-        if piece.startswith(":") and len(piece) > 1:
-            name = piece[1:]
-            # Only :id and :slug name the organization; other parameters match a segment.
-            group = name if name in ("id", "slug") and name not in seen else None
-            seen.add(name)
-            out.append(f"(?P<{group}>[^/]+?)" if group else "(?:[^/]+?)")
-        elif piece == "(.*)":
-            out.append("(?:.*)")
-        else:
-            out.append(re.escape(piece))
-    return re.compile("".join(out) + "/?", re.IGNORECASE)
-
-
-def _target(sync: OrganizationSync, path: str) -> tuple[str, str] | None:
-    """The organization a path names: ("id"|"slug", value), ("personal", ""), or None."""
-    for pattern in sync.organization_patterns:
-        match = _compile(pattern).fullmatch(path)
-        if match is not None:
-            groups = match.groupdict()
-            if groups.get("id") is not None:
-                return "id", groups["id"]
-            if groups.get("slug") is not None:
-                return "slug", groups["slug"]
-    for pattern in sync.personal_account_patterns:
-        if _compile(pattern).fullmatch(path):
-            return "personal", ""
-    return None

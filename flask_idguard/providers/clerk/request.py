@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import cached_property
-from urllib.parse import SplitResult
-from urllib.parse import parse_qsl
 from urllib.parse import quote
-from urllib.parse import quote_plus
 from urllib.parse import urlsplit
-from urllib.parse import urlunsplit
 
 from flask import Request
 
 from ...core.urls import host_is_valid
+from ...core.urls import origin_of
 from .config import ClerkConfig
 from .cookies import first_cookies
 from .cookies import parse_client_uat
@@ -23,9 +19,7 @@ from .instance import frontend_api_for
 from .instance import original_frontend_api
 from .instance import resolve_proxy_url
 
-__all__ = ["ClerkRequest", "form_query", "origin_of", "without_params"]
-
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
+__all__ = ["ClerkRequest"]
 
 
 def _first(value: str | None) -> str | None:
@@ -33,64 +27,6 @@ def _first(value: str | None) -> str | None:
         return None
     first = value.split(",")[0].strip()
     return first or None
-
-
-def origin_of(url: str) -> str | None:
-    """The URL's origin (scheme, lower-cased host, non-default port), or None if not absolute."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        return None
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    if port is not None and str(port) != _DEFAULT_PORTS[scheme]:
-        host = f"{host}:{port}"
-    return f"{scheme}://{host}"
-
-
-def _form_quote(value: str) -> str:
-    # application/x-www-form-urlencoded as URLSearchParams writes it: * stays, ~ is escaped.
-    return quote_plus(value, safe="*").replace("~", "%7E")
-
-
-def form_query(pairs: Iterable[tuple[str, str]]) -> str:
-    """Serialise query pairs the way ``URLSearchParams`` does."""
-    return "&".join(f"{_form_quote(k)}={_form_quote(v)}" for k, v in pairs)
-
-
-def _rebuild(parts: SplitResult, pairs: list[tuple[str, str]]) -> str:
-    # A special-scheme URL always has a path: "http://h" is "http://h/" (WHATWG URL).
-    path = parts.path or ("/" if parts.scheme.lower() in ("http", "https") else "")
-    return urlunsplit(parts._replace(path=path, query=form_query(pairs)))
-
-
-def without_params(url: str, names: Iterable[str]) -> str:
-    """``url`` with every query parameter in ``names`` removed; the query is re-serialised
-    (spaces as ``+``, ``a`` as ``a=``) and the fragment kept, as Clerk's URL handling does."""
-    parts = urlsplit(url)
-    drop = set(names)
-    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
-    return _rebuild(parts, pairs)
-
-
-def with_params(url: str, params: Iterable[tuple[str, str]], *, replace: bool = False) -> str:
-    """``url`` with ``params`` appended (or, with ``replace``, set in place)."""
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    for name, value in params:
-        if replace and any(k == name for k, _ in pairs):
-            # URLSearchParams.set: the first one takes the value, the others go.
-            first = next(i for i, (k, _) in enumerate(pairs) if k == name)
-            pairs = [(k, value if i == first else v) for i, (k, v) in enumerate(pairs)
-                     if k != name or i == first]  # fmt: skip
-        else:
-            pairs.append((name, value))
-    return _rebuild(parts, pairs)
 
 
 # WHATWG URL percent-encode sets (path, special query) over the raw request target.
@@ -121,8 +57,18 @@ def _target(request: Request) -> str:
 class ClerkRequest:
     """The parts of a request that Clerk's decision tree reads, each parsed once."""
 
-    def __init__(self, request: Request, config: ClerkConfig, suffix: str, now: float) -> None:
+    def __init__(
+        self,
+        request: Request,
+        config: ClerkConfig,
+        suffix: str,
+        now: float,
+        *,
+        authorization: str | None = None,
+    ) -> None:
         self.request = request
+        #: The ``Authorization`` header, as the request context read it.
+        self.authorization = authorization
         self.config = config
         self.suffix = suffix
         self.now = now
@@ -240,7 +186,7 @@ class ClerkRequest:
     @cached_property
     def header_token(self) -> str | None:
         """Clerk's ``Authorization`` reading (§11.2): no scheme, or exactly ``Bearer``."""
-        value = self.request.headers.get("Authorization")
+        value = self.authorization
         if not value:
             return None
         pieces = value.split(" ")
