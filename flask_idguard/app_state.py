@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from flask import Flask
 from flask import Response
@@ -136,21 +137,20 @@ class IdGuardState:
             return Response(status=307, headers={"Location": state.redirect})
         return None
 
-    def _host_ok(self) -> bool:
-        host = request.environ.get("HTTP_HOST")
-        if host is None or host in self._good_hosts:
-            return True
-        if not environ_host_ok(request.environ):
+    def _new_host_ok(self, environ: dict[str, Any]) -> bool:
+        """Whether a ``Host`` header not seen before is valid (valid ones are remembered)."""
+        if not environ_host_ok(environ):
             return False
         if len(self._good_hosts) < 64:
-            self._good_hosts.add(host)
+            self._good_hosts.add(environ["HTTP_HOST"])
         return True
 
     def _ask_providers(self) -> AuthState:
         """Ask the providers, in order, for the current request's auth state."""
-        if not self._host_ok():
-            return _BAD_HOST  # nothing is authenticated on a request with a forged Host
         environ = request.environ
+        host = environ.get("HTTP_HOST")
+        if host is not None and host not in self._good_hosts and not self._new_host_ok(environ):
+            return _BAD_HOST  # nothing is authenticated on a request with a forged Host
         if self.header_only:
             # Fast path: no Authorization header, or a token verified moments ago.
             header = environ.get("HTTP_AUTHORIZATION")

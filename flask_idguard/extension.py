@@ -41,32 +41,33 @@ class IdGuard:
     def init_app(self, app: Flask) -> None:
         """Read and validate the configuration, register the hooks.
 
-        Keys read (``app.config``, else the environment variable of the same name):
-        ``AUTH0_DOMAIN``, ``AUTH0_AUDIENCE``, ``IDGUARD_ISSUER``, ``IDGUARD_AUDIENCE``,
-        ``IDGUARD_JWKS_URL``, ``IDGUARD_PUBLIC_KEYS``, ``IDGUARD_AUTHORIZED_PARTIES``,
-        ``IDGUARD_ALGORITHMS``, ``IDGUARD_CLOCK_SKEW``, ``IDGUARD_HTTP_TIMEOUT``,
-        ``IDGUARD_JWKS_CACHE_TTL``, ``IDGUARD_JWKS_COOLDOWN``, ``IDGUARD_CACHE``,
-        ``IDGUARD_ALLOW_INSECURE_HTTP``, ``IDGUARD_ALLOW_QUERY_TOKEN``,
-        ``IDGUARD_ALLOW_FORM_TOKEN``, ``IDGUARD_MAX_TOKEN_AGE``, ``IDGUARD_STRICT``,
-        ``IDGUARD_REQUIRED_CLAIMS``, ``IDGUARD_VALIDATORS``, ``IDGUARD_REALM``,
-        ``IDGUARD_SIGN_IN_URL``; ``CLERK_PUBLISHABLE_KEY``, ``CLERK_SECRET_KEY``,
-        ``CLERK_JWT_KEY``, ``CLERK_API_URL``, ``CLERK_API_VERSION``,
-        ``CLERK_AUTHORIZED_PARTIES``, ``CLERK_AUDIENCE``, ``CLERK_SIGN_IN_URL``,
-        ``CLERK_SIGN_UP_URL``, ``CLERK_DOMAIN``, ``CLERK_IS_SATELLITE``, ``CLERK_PROXY_URL``,
-        ``CLERK_SATELLITE_AUTO_SYNC``, ``CLERK_ORGANIZATION_SYNC_OPTIONS``,
-        ``CLERK_DEBUG_HEADERS``, ``CLERK_TREAT_PENDING_AS_SIGNED_OUT``;
-        for :attr:`users`: ``AUTH0_CLIENT_ID``, ``AUTH0_CLIENT_SECRET``,
-        ``AUTH0_MANAGEMENT_TOKEN``, ``AUTH0_MANAGEMENT_API_URL``;
-        ``IDGUARD_DPOP``, ``AUTH0_DPOP``, ``AUTH0_DPOP_MODE``,
-        ``IDGUARD_DPOP_ALGORITHMS``, ``IDGUARD_DPOP_IAT_OFFSET``, ``IDGUARD_DPOP_IAT_LEEWAY``,
-        ``AUTH0_DPOP_IAT_OFFSET``, ``AUTH0_DPOP_IAT_LEEWAY``,
-        ``IDGUARD_DPOP_NONCE``, ``IDGUARD_DPOP_NONCE_LIFETIME``,
-        ``IDGUARD_DPOP_REJECT_BOUND_BEARER``;
-        ``IDGUARD_ISSUERS``, ``IDGUARD_RESOURCE_METADATA``;
-        ``AUTH0_ISSUER``, ``AUTH0_JWKS_URI``, ``AUTH0_PUBLIC_KEY``, ``AUTH0_DOMAINS``,
-        ``AUTH0_ALGORITHMS``, ``AUTH0_CLOCK_TOLERANCE``, ``AUTH0_MAX_TOKEN_AGE``,
-        ``AUTH0_STRICT``, ``AUTH0_CLAIMS_NAMESPACE``, and the aliases ``ISSUER_BASE_URL``
-        (for ``AUTH0_DOMAIN``) and ``AUDIENCE`` (for ``AUTH0_AUDIENCE``).
+        Keys read (``app.config``, else the environment variable of the same name), by provider:
+
+        - Clerk: ``CLERK_PUBLISHABLE_KEY``, ``CLERK_SECRET_KEY``, ``CLERK_JWT_KEY``,
+          ``CLERK_API_URL``, ``CLERK_API_VERSION``, ``CLERK_AUTHORIZED_PARTIES``,
+          ``CLERK_AUDIENCE``, ``CLERK_SIGN_IN_URL``, ``CLERK_SIGN_UP_URL``, ``CLERK_DOMAIN``,
+          ``CLERK_IS_SATELLITE``, ``CLERK_PROXY_URL``, ``CLERK_SATELLITE_AUTO_SYNC``,
+          ``CLERK_ORGANIZATION_SYNC_OPTIONS``, ``CLERK_DEBUG_HEADERS``,
+          ``CLERK_TREAT_PENDING_AS_SIGNED_OUT``.
+        - Auth0: ``AUTH0_DOMAIN`` (alias ``ISSUER_BASE_URL``), ``AUTH0_AUDIENCE`` (alias
+          ``AUDIENCE``), ``AUTH0_ISSUER``, ``AUTH0_JWKS_URI``, ``AUTH0_PUBLIC_KEY``,
+          ``AUTH0_DOMAINS``, ``AUTH0_ALGORITHMS``, ``AUTH0_CLOCK_TOLERANCE``,
+          ``AUTH0_MAX_TOKEN_AGE``, ``AUTH0_STRICT``, ``AUTH0_CLAIMS_NAMESPACE``, ``AUTH0_DPOP``,
+          ``AUTH0_DPOP_MODE``, ``AUTH0_DPOP_IAT_OFFSET``, ``AUTH0_DPOP_IAT_LEEWAY``; for
+          :attr:`users`, ``AUTH0_CLIENT_ID``, ``AUTH0_CLIENT_SECRET``,
+          ``AUTH0_MANAGEMENT_TOKEN``, ``AUTH0_MANAGEMENT_API_URL``.
+        - OIDC and every provider: ``IDGUARD_ISSUER``, ``IDGUARD_ISSUERS``, ``IDGUARD_AUDIENCE``,
+          ``IDGUARD_JWKS_URL``, ``IDGUARD_PUBLIC_KEYS``, ``IDGUARD_AUTHORIZED_PARTIES``,
+          ``IDGUARD_ALGORITHMS``, ``IDGUARD_CLOCK_SKEW``, ``IDGUARD_HTTP_TIMEOUT``,
+          ``IDGUARD_JWKS_CACHE_TTL``, ``IDGUARD_JWKS_COOLDOWN``, ``IDGUARD_CACHE``,
+          ``IDGUARD_ALLOW_INSECURE_HTTP``, ``IDGUARD_ALLOW_QUERY_TOKEN``,
+          ``IDGUARD_ALLOW_FORM_TOKEN``, ``IDGUARD_MAX_TOKEN_AGE``, ``IDGUARD_STRICT``,
+          ``IDGUARD_REQUIRED_CLAIMS``, ``IDGUARD_VALIDATORS``, ``IDGUARD_REALM``,
+          ``IDGUARD_SIGN_IN_URL``, ``IDGUARD_RESOURCE_METADATA``, ``IDGUARD_DPOP``,
+          ``IDGUARD_DPOP_ALGORITHMS``, ``IDGUARD_DPOP_IAT_OFFSET``, ``IDGUARD_DPOP_IAT_LEEWAY``,
+          ``IDGUARD_DPOP_NONCE``, ``IDGUARD_DPOP_NONCE_LIFETIME``,
+          ``IDGUARD_DPOP_REJECT_BOUND_BEARER``.
+
         Changes to the configuration after this call are not seen.
 
         Raises :class:`~flask_idguard.errors.ConfigurationError` naming the key to fix.
@@ -76,7 +77,17 @@ class IdGuard:
                 "IdGuard is already registered on this app; import and use that instance "
                 "instead of creating a second one."
             )
-        reader = ConfigReader(app)
+        state = self._state(app, ConfigReader(app))
+        app.extensions["idguard"] = state
+        if state.resource_metadata is not None:
+            route = state.resource_metadata.route
+            app.add_url_rule(route, "idguard_resource_metadata", state.resource_metadata_view)
+        app.before_request(state.before_request)
+        if state.settings.allow_query_token or any(p.emits_headers for p in state.providers):
+            app.after_request(after_request)
+
+    def _state(self, app: Flask, reader: ConfigReader) -> IdGuardState:
+        """Everything ``init_app`` reads, validated, in the order its errors are reported."""
         settings = Settings.from_config(reader)
         providers = self._extra_providers + _configured_providers(reader, settings)
         _check_routing(providers)
@@ -92,15 +103,7 @@ class IdGuard:
             clerk=clerk.backend.client if clerk is not None else None,
         )
         metadata = ResourceMetadata.from_config(reader, _metadata_defaults(providers, settings))
-        state = IdGuardState(app, providers, settings, realm, sign_in_url, users, metadata)
-        app.extensions["idguard"] = state
-        if metadata is not None:
-            app.add_url_rule(
-                metadata.route, "idguard_resource_metadata", state.resource_metadata_view
-            )
-        app.before_request(state.before_request)
-        if settings.allow_query_token or any(p.emits_headers for p in providers):
-            app.after_request(after_request)
+        return IdGuardState(app, providers, settings, realm, sign_in_url, users, metadata)
 
     @property
     def users(self) -> UsersClient:

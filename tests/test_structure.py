@@ -157,3 +157,23 @@ def test_the_state_is_flask_free() -> None:
         n for n in _external(f"{PACKAGE}.state") if n.split(".")[0] in ("flask", "werkzeug")
     ]
     assert not framework
+
+
+#: A module past this many lines is asking to be split (docs/internals.rst, style.md).
+MAX_MODULE_LINES = 400
+#: A function past this many lines (docstring included) is asking to be split.
+MAX_FUNCTION_LINES = 60
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_modules_and_functions_stay_small(module: str) -> None:
+    source = MODULES[module].read_text(encoding="utf-8")
+    assert source.count("\n") <= MAX_MODULE_LINES, f"{module} is past {MAX_MODULE_LINES} lines"
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not long, f"{module}: {', '.join(long)}"

@@ -22,8 +22,8 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+from typing import NamedTuple
 from urllib.parse import SplitResult
 from urllib.parse import parse_qsl
 from urllib.parse import quote_plus
@@ -181,10 +181,12 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _STRIPPED = "".join(chr(c) for c in range(0x21))
 _FORBIDDEN_HOST = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 _DOTTED_QUAD = re.compile(r"(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}")
+#: The common shape, parsed without the general steps: http(s), a plain host, a port, then
+#: the path, query, fragment or the end (no whitespace, userinfo, brackets or backslashes).
+_PLAIN = re.compile(r"(https?)://([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(?=[/?#]|\Z)", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class ParsedURL:
+class ParsedURL(NamedTuple):
     """What :func:`parse_url` reads of an absolute URL."""
 
     scheme: str
@@ -221,6 +223,24 @@ def _special_host(host: str) -> str | None:
 def parse_url(url: str) -> ParsedURL | None:
     """Scheme, hostname and serialised origin of an absolute URL, as a browser's URL parser
     reads them, or None if it does not parse (or needs more than ASCII to)."""
+    plain = _PLAIN.match(url)
+    if plain is not None and (plain.group(3) is None or int(plain.group(3)) <= 65535):
+        scheme, host, port = plain.groups()
+        scheme = scheme.lower()
+        hostname: str | None = host.lower()
+        if hostname.rstrip(".")[-1:].isdigit() or "0x" in hostname:  # maybe IPv4: full rules
+            hostname = _special_host(host)
+        if not hostname:
+            return None
+        origin = f"{scheme}://{hostname}"
+        if port is not None and int(port) != _SPECIAL_PORTS[scheme]:
+            origin += f":{int(port)}"
+        return ParsedURL(scheme, hostname, origin)
+    return _parse_general(url)
+
+
+def _parse_general(url: str) -> ParsedURL | None:
+    """:func:`parse_url` for any input: the WHATWG steps this library needs."""
     url = url.translate({9: None, 10: None, 13: None}).strip(_STRIPPED)
     match = _SCHEME.match(url)
     if not match:

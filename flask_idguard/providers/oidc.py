@@ -12,12 +12,9 @@ from .settings import Settings
 from .token import TokenProvider
 from .token_config import TokenKeys
 from .token_config import TokenSources
-from .token_config import build_key_source
 from .token_config import build_token_provider
-from .token_config import static_keys
 
-# ``build_key_source`` and ``static_keys`` now live in ``.token_config``; still importable here.
-__all__ = ["OIDCProvider", "build_key_source", "static_keys"]
+__all__ = ["OIDCProvider"]
 
 KEYS = TokenKeys(
     provider="oidc",

@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Literal
 
+from ...core.urls import parse_url
 from ...errors import ConfigurationError
 
 __all__ = [
@@ -176,79 +176,6 @@ def accounts_base_url(frontend_api: str) -> str:
     return "https://" + host
 
 
-# -- URLs, the way a browser's URL parser sees the parts this module needs ---------------------
-
-_SPECIAL_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "file": None}
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-_STRIPPED = "".join(chr(c) for c in range(0x21))
-_FORBIDDEN_HOST = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
-_DOTTED_QUAD = re.compile(r"(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}")
-
-
-@dataclass(frozen=True)
-class _Url:
-    hostname: str
-    origin: str
-
-
-def _special_host(host: str) -> str | None:
-    """The hostname of a special URL, or None where the parse fails or needs more than ASCII.
-
-    Returning None means "not a known referrer", the safe side: percent-encoded or
-    internationalised hosts, and the numeric IPv4 shorthands browsers rewrite, are not matched.
-    """
-    if host.startswith("["):
-        if not host.endswith("]") or "%" in host:  # browsers refuse zone ids
-            return None
-        try:
-            return "[" + ipaddress.IPv6Address(host[1:-1]).compressed + "]"
-        except ValueError:
-            return None
-    if not host or not host.isascii() or _FORBIDDEN_HOST.search(host):
-        return None
-    host = host.lower()
-    labels = host.split(".")
-    last = labels[-2] if labels[-1] == "" and len(labels) > 1 else labels[-1]
-    if last.isdigit() or last.startswith("0x"):
-        # Browsers parse such a host as IPv4; accept only the canonical dotted quad.
-        if not _DOTTED_QUAD.fullmatch(host) or any(int(p) > 255 for p in host.split(".")):
-            return None
-    return host
-
-
-def _parse_url(url: str) -> _Url | None:
-    """Hostname and serialised origin of an absolute URL, or None if it does not parse."""
-    url = url.translate({9: None, 10: None, 13: None}).strip(_STRIPPED)
-    match = _SCHEME.match(url)
-    if not match:
-        return None
-    scheme = match.group(1).lower()
-    rest = url[match.end() :]
-    if scheme not in _SPECIAL_PORTS:
-        if not rest.startswith("//"):
-            return _Url("", "null")
-        hostport = re.split(r"[/?#]", rest[2:], maxsplit=1)[0].rpartition("@")[2]
-        return _Url(hostport.rpartition(":")[0] if ":" in hostport else hostport, "null")
-    authority = re.split(r"[/\\?#]", rest.lstrip("/\\"), maxsplit=1)[0]
-    hostport = authority.rpartition("@")[2]
-    port: int | None = None
-    if not hostport.endswith("]") and ":" in hostport:
-        hostport, _, port_text = hostport.rpartition(":")
-        if port_text:
-            if not port_text.isascii() or not port_text.isdigit() or int(port_text) > 65535:
-                return None
-            port = int(port_text)
-    if scheme == "file":
-        return _Url(hostport.lower(), "null")
-    hostname = _special_host(hostport)
-    if hostname is None:
-        return None
-    origin = f"{scheme}://{hostname}"
-    if port is not None and port != _SPECIAL_PORTS[scheme]:
-        origin += f":{port}"
-    return _Url(hostname, origin)
-
-
 def _is_dev_account_portal(hostname: str) -> bool:
     legacy = hostname.startswith("accounts.") and hostname.endswith(_LEGACY_DEV_SUFFIXES)
     current = any(
@@ -271,12 +198,12 @@ def is_known_clerk_referrer(referrer: str | None, *, frontend_api: str, producti
     """
     if not referrer:
         return False
-    ref = _parse_url(referrer)
+    ref = parse_url(referrer)
     if ref is None:
         return False
     if frontend_api:
         if frontend_api.startswith("http"):
-            fapi = _parse_url(frontend_api)
+            fapi = parse_url(frontend_api)
             if fapi is None:
                 return False
             fapi_host = fapi.hostname
@@ -288,6 +215,6 @@ def is_known_clerk_referrer(referrer: str | None, *, frontend_api: str, producti
         return True
     accounts = accounts_base_url(frontend_api)
     if accounts:
-        expected = _parse_url(accounts)
+        expected = parse_url(accounts)
         return expected is not None and ref.origin == expected.origin
     return False
