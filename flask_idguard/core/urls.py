@@ -227,8 +227,9 @@ def parse_url(url: str) -> ParsedURL | None:
     if plain is not None and (plain.group(3) is None or int(plain.group(3)) <= 65535):
         scheme, host, port = plain.groups()
         scheme = scheme.lower()
-        hostname: str | None = host.lower()
-        if hostname.rstrip(".")[-1:].isdigit() or "0x" in hostname:  # maybe IPv4: full rules
+        lowered = host.lower()
+        hostname = lowered
+        if lowered.rstrip(".")[-1:].isdigit() or "0x" in lowered:  # maybe IPv4: full rules
             hostname = _special_host(host)
         if not hostname:
             return None
