@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -91,16 +90,19 @@ class ClerkAuthenticator:
             return self._token_error(rq, exc, "header", token, None)
         if is_non_session_token(parsed):
             return Outcome.signed_out("token-type-mismatch")
-        return self._verify(rq, token, parsed, "header")
+        verified = self._verify(rq, token, parsed, "header")
+        return verified if isinstance(verified, Outcome) else Outcome.signed_in(token, verified)
 
-    def _verify(self, rq: ClerkRequest, token: str, parsed: Unverified, carrier: str) -> Outcome:
+    def _verify(
+        self, rq: ClerkRequest, token: str, parsed: Unverified, carrier: str
+    ) -> Mapping[str, Any] | Outcome:
+        """The verified claims, or the outcome of a token that does not verify."""
         try:
-            claims = self.verifier.verify_session(parsed, now=rq.now)
+            return self.verifier.verify_session(parsed, now=rq.now)
         except TokenError as exc:
             return self._token_error(rq, exc, carrier, token, parsed)
         except KeysUnavailable as exc:
             return self._keys_unavailable(exc, carrier)
-        return Outcome.signed_in(token, claims)
 
     def _keys_unavailable(self, exc: KeysUnavailable, carrier: str) -> Outcome:
         """Clerk's words for a key set it cannot load (§3, §11.21); the decorators answer 503."""
@@ -264,10 +266,9 @@ class ClerkAuthenticator:
         if isinstance(iat, (int, float)) and not isinstance(iat, bool) and iat < uat:
             return self._maybe(rq, "session-token-iat-before-client-uat")
         # 12. Verify.
-        outcome = self._verify(rq, session, parsed, "cookie")
-        if outcome.status != "signed-in":
-            return outcome
-        claims = outcome.claims or {}
+        claims = self._verify(rq, session, parsed, "cookie")
+        if isinstance(claims, Outcome):
+            return claims
         # 13. Missing azp: warn once per process.
         if "azp" not in claims and not self._warned_azp:
             self._warned_azp = True
@@ -280,7 +281,7 @@ class ClerkAuthenticator:
                 "Cross-origin request from satellite domain requires handshake",
             )
         # 15. The auth object; organization sync.
-        return self._organization_sync(rq, outcome, claims)
+        return self._organization_sync(rq, session, claims)
 
     def _cross_origin(self, rq: ClerkRequest) -> bool:
         if self.config.is_satellite or rq.method != "GET" or not rq.is_document:
@@ -295,13 +296,13 @@ class ClerkAuthenticator:
         )
 
     def _organization_sync(
-        self, rq: ClerkRequest, outcome: Outcome, claims: Mapping[str, Any]
+        self, rq: ClerkRequest, token: str, claims: Mapping[str, Any]
     ) -> Outcome:
         try:
             fields = session_fields(claims)
         except ClaimError:
             return Outcome.signed_out("unexpected-error", failure="invalid_token")
-        outcome = replace(outcome, fields=fields)
+        outcome = Outcome.signed_in(token, claims, fields=fields)
         sync = self.config.organization_sync
         pending = fields.session_status == "pending"
         if sync is None or not fields.user_id or pending:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+from typing import NamedTuple
 
 from ...state import Failure
 from ...state import Status
@@ -51,9 +51,10 @@ def failure_for(reason: str) -> Failure:
     return "invalid_token"
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """``authenticateRequest``'s request state: status, reason, message and headers.
+
+    Immutable (a named tuple: cheap to make on every request).
 
     ``location`` is the ``Location`` header, kept apart because the hook answers it with
     a 307. ``headers`` never holds the ``x-clerk-auth-*`` debug headers; they are derived.
@@ -97,9 +98,15 @@ class Outcome:
         *,
         headers: Iterable[tuple[str, str]] = (),
         location: str | None = None,
+        fields: SessionFields | None = None,
     ) -> Outcome:
         return cls(
-            "signed-in", token=token, claims=claims, headers=tuple(headers), location=location
+            "signed-in",
+            token=token,
+            claims=claims,
+            headers=tuple(headers),
+            location=location,
+            fields=fields,
         )
 
     def debug_headers(self) -> tuple[tuple[str, str], ...]:

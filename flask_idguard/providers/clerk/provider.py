@@ -12,7 +12,6 @@ from types import MappingProxyType
 from joserfc.jwk import RSAKey
 
 from ...config import ConfigReader
-from ...core.jwks import RemoteJWKS
 from ...core.jwt import TokenError
 from ...core.keys import KeySource
 from ...core.keys import StaticKeySet
@@ -88,18 +87,13 @@ class ClerkProvider(Provider):
                     f"CLERK_JWT_KEY is not a usable PEM public key ({exc}); copy the "
                     "'PEM Public Key' from the API keys page of the Clerk dashboard."
                 ) from None
-        jwks = RemoteJWKS(
-            self.backend.jwks_url,
-            http=self.backend.jwks_http,
-            ttl=settings.jwks_cache_ttl,
-            cooldown=settings.jwks_cooldown,
-            cache=settings.cache,
-        )
         # One cache entry per instance (api URL, version and secret), never shared between
         # instances: Clerk does not check `iss` (clerk.md §8, #9394).
-        scope = f"{jwks.url}|{config.secret_key}".encode()
-        jwks.cache_key = "idguard:clerk-jwks:" + hashlib.sha256(scope).hexdigest()
-        return jwks
+        url = self.backend.jwks_url
+        scope = hashlib.sha256(f"{url}|{config.secret_key}".encode()).hexdigest()
+        return settings.key_sets.remote(
+            url, http=self.backend.jwks_http, cache_key="idguard:clerk-jwks:" + scope
+        )
 
     def owns_issuer(self, issuer: str | None) -> bool:
         if issuer is None:
