@@ -146,9 +146,14 @@ def test_providers_do_not_import_the_flask_glue(module: str) -> None:
     assert not found, f"{module} imports {found}"
 
 
-@pytest.mark.parametrize("module", [m for m in MODULES if not m.startswith(f"{PACKAGE}.testing")])
-def test_the_library_never_imports_its_test_helpers(module: str) -> None:
-    found = [n for n in GRAPH[module] if n.startswith(f"{PACKAGE}.testing")]
+_BESIDE = (f"{PACKAGE}.testing", f"{PACKAGE}.devidp")
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if not m.startswith(_BESIDE)])
+def test_the_library_never_imports_its_test_helpers_or_the_local_identity_provider(
+    module: str,
+) -> None:
+    found = [n for n in GRAPH[module] if n.startswith(_BESIDE)]
     assert not found, f"{module} imports {found}"
 
 

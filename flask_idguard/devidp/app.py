@@ -1,0 +1,27 @@
+"""The identity provider's Flask app: the Frontend API, the pages, the Backend API and the
+Auth0/OIDC endpoints on one origin."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import Flask
+
+from .bapi import bapi
+from .fapi import fapi
+from .pages import pages
+
+if TYPE_CHECKING:
+    from .instance import Instance
+
+__all__ = ["create_app"]
+
+
+def create_app(idp: Instance) -> Flask:
+    """A Flask app serving ``idp``."""
+    app = Flask(__name__)
+    app.extensions["devidp"] = idp
+    app.register_blueprint(fapi)
+    app.register_blueprint(pages)
+    app.register_blueprint(bapi)
+    return app

@@ -1,0 +1,133 @@
+"""Fixtures: the local identity provider served on loopback, a Flask app trusting it, and a
+browser (a requests session with a cookie jar) that records every redirect it follows."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from urllib.parse import urljoin
+
+import pytest
+import requests
+from flask import Flask
+from werkzeug.serving import make_server
+
+from flask_idguard import IdGuard
+from flask_idguard import current_auth
+from flask_idguard import has_permission
+from flask_idguard import requires_auth
+from flask_idguard.devidp import DevIdP
+from flask_idguard.devidp import DevIdPConfig
+from flask_idguard.devidp.keys import SigningKey
+
+#: What a browser sends on a page navigation.
+NAVIGATION = {"Sec-Fetch-Dest": "document", "Accept": "text/html"}
+
+
+@dataclass
+class Hop:
+    status: int
+    url: str
+    reason: str | None
+
+
+@dataclass
+class Browser:
+    """Follows redirects one by one, as a browser would, keeping cookies per host."""
+
+    session: requests.Session = field(default_factory=requests.Session)
+    hops: list[Hop] = field(default_factory=list)
+
+    def go(self, url: str, method: str = "GET", data: dict[str, str] | None = None) -> Any:
+        self.hops = []
+        for _ in range(12):
+            r = self.session.request(
+                method, url, headers=NAVIGATION, data=data, allow_redirects=False, timeout=10
+            )
+            self.hops.append(Hop(r.status_code, url, r.headers.get("x-clerk-auth-reason")))
+            if r.status_code not in (302, 303, 307):
+                return r
+            url = urljoin(url, r.headers["Location"])
+            if r.status_code != 307:
+                method, data = "GET", None
+        raise AssertionError(f"redirect loop: {self.hops}")
+
+    def reasons(self) -> list[str]:
+        return [h.reason for h in self.hops if h.reason]
+
+    def handshakes(self) -> int:
+        return sum("/v1/client/handshake" in h.url for h in self.hops)
+
+
+def app_for(env: dict[str, str], **config: Any) -> Flask:
+    """A small app on the provider's Clerk instance: a dashboard, an admin page."""
+    app = Flask("devidp-test-app")
+    app.config.update({k: v for k, v in env.items() if k.startswith("CLERK_")}, **config)
+    IdGuard(app)
+
+    @app.get("/dashboard")
+    @requires_auth
+    def dashboard() -> Any:
+        return {
+            "user_id": current_auth.user_id,
+            "org_id": current_auth.org_id,
+            "org_role": current_auth.org_role,
+            "permissions": sorted(current_auth.org_permissions),
+        }
+
+    @app.get("/billing")
+    @has_permission("org:billing:manage")
+    def billing() -> Any:
+        return {"ok": True}
+
+    return app
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_rsa_key_for_all() -> Iterator[None]:
+    """Every provider in these tests signs with one RSA key (under its own kids): making
+    two 2048-bit keys per test would be most of the suite's time."""
+    pem = SigningKey.generate().private_pem()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            SigningKey,
+            "generate",
+            classmethod(lambda cls, kid=None: SigningKey.from_pem(pem, kid or "ins_test")),
+        )
+        yield
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Flask], str]]:
+    """Serve a Flask app on a free loopback port; its base URL."""
+    servers = []
+
+    def start(app: Flask) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture(params=["development", "production"])
+def instance(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def idp(instance: str) -> Iterator[DevIdP]:
+    with DevIdP(DevIdPConfig(instance=instance)).serve() as served:  # type: ignore[arg-type]
+        yield served
+
+
+@pytest.fixture
+def browser() -> Browser:
+    return Browser()
