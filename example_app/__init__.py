@@ -1,8 +1,9 @@
-"""An example Flask app protected by flask-idguard.
+"""An example Flask app protected by flask-idguard: pages on Clerk sessions, a JSON API for
+machine clients.
 
-Until the development identity provider exists it runs on the testing issuer:
-:class:`flask_idguard.testing.TestIssuer` serves discovery and a JWKS on loopback,
-and the app verifies the tokens it mints exactly as it would verify Auth0's.
+``make demo`` runs it with the local identity provider mounted at ``/__clerk`` (offline, no
+account anywhere); with real Clerk or Auth0 keys in the environment or a ``.env`` file it
+uses those instead (``python -m example_app --help``).
 """
 
 from __future__ import annotations
@@ -11,23 +12,18 @@ from typing import Any
 
 from flask import Flask
 from flask import jsonify
-from flask import render_template_string
+from flask import render_template
+from flask import request
 
 from flask_idguard import IdGuard
+from flask_idguard import IdGuardAPIError
+from flask_idguard import InsufficientPermission
 from flask_idguard import current_auth
 from flask_idguard import has_permission
 from flask_idguard import requires_auth
 from flask_idguard import scopes_include
 
 idguard = IdGuard()
-
-_PAGE = """<!doctype html>
-<title>flask-idguard example</title>
-<h1>flask-idguard example</h1>
-<p>Status: <b>{{ auth.status }}</b>{% if auth.reason %} ({{ auth.reason }}){% endif %}</p>
-<p>Call the protected JSON endpoints with a bearer token:</p>
-<pre>curl -H "Authorization: Bearer $TOKEN" {{ request.host_url }}api/me</pre>
-"""
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -37,9 +33,40 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     idguard.init_app(app)
 
+    @app.context_processor
+    def auth() -> dict[str, Any]:
+        return {"auth": current_auth, "account_url": app.config.get("EXAMPLE_ACCOUNT_URL")}
+
+    @app.errorhandler(InsufficientPermission)
+    def forbidden(error: InsufficientPermission) -> Any:
+        """A page for browsers, the RFC 6750 answer for API clients."""
+        if request.accept_mimetypes.best == "text/html":
+            return render_template("forbidden.html", error=error), 403
+        return error
+
     @app.get("/")
     def index() -> str:
-        return render_template_string(_PAGE, auth=current_auth)
+        return render_template("index.html")
+
+    @app.get("/dashboard")
+    @requires_auth
+    def dashboard() -> str:
+        exp = current_auth.claims.get("exp")
+        return render_template("dashboard.html", expires_at=exp if isinstance(exp, int) else None)
+
+    @app.get("/admin")
+    @has_permission("org:billing:manage")
+    def admin() -> str:
+        return render_template("admin.html")
+
+    @app.get("/users")
+    @requires_auth
+    def users() -> tuple[str, int]:
+        try:
+            found = idguard.users.list(limit=20)
+        except (IdGuardAPIError, RuntimeError) as exc:
+            return render_template("users.html", users=[], error=str(exc)), 502
+        return render_template("users.html", users=found, error=None), 200
 
     @app.get("/api/me")
     @requires_auth
@@ -57,7 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.post("/api/admin")
     @has_permission("admin:write")
-    def admin() -> Any:
+    def api_admin() -> Any:
         return jsonify(ok=True)
 
     return app

@@ -1,45 +1,73 @@
-"""``python -m example_app``: the example app on the testing issuer, offline.
+"""``python -m example_app`` (``make demo``): the example app, offline, on the local identity
+provider; or on your own Clerk or Auth0 keys when they are in the environment or ``.env``.
 
-Starts a :class:`~flask_idguard.testing.TestIssuer` on loopback, configures the app
-with its issuer URL and an audience, prints tokens to try, and serves the app.
+Without keys it starts :class:`flask_idguard.devidp.DevIdP` on ``--idp-port`` and configures
+the app with the keys it prints: the pages sign in through its sign-in page (Clerk sessions,
+the handshake), the JSON API takes its client-credentials tokens (Auth0).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
-from flask_idguard.testing import TestIssuer
+from flask.cli import load_dotenv
+from werkzeug.serving import run_simple
 
 from . import create_app
 
-AUDIENCE = "https://example-api.test"
+#: Keys that mean "use my own identity provider".
+REAL_KEYS = ("CLERK_PUBLISHABLE_KEY", "AUTH0_DOMAIN", "IDGUARD_ISSUER")
+
+
+def offline_config(idp: Any) -> dict[str, Any]:
+    """The app's configuration on the local identity provider: Clerk sessions for pages,
+    Auth0 tokens for the API (the users page uses the Clerk Backend API)."""
+    env = idp.env()
+    keys = [k for k in env if k.startswith("CLERK_")] + ["AUTH0_DOMAIN", "AUTH0_AUDIENCE"]
+    return {**{k: env[k] for k in keys}, "EXAMPLE_ACCOUNT_URL": idp.config.base_url + "/account"}
+
+
+def banner(idp: Any, app_url: str) -> str:
+    """What ``make demo`` prints: where to go, who to be, how a machine gets a token."""
+    m2m = next(iter(idp.store.m2m_clients.values()))
+    lines = [
+        f"Open {app_url}/dashboard and sign in as a demo user (offline: the local identity "
+        f"provider runs at {idp.config.base_url}).",
+        "Demo users (email / password):",
+        *(f"  {u.email} / {u.password}" for u in idp.seed.users),
+        "A machine client's token for the JSON API:",
+        f"  TOKEN=$(curl -s -d grant_type=client_credentials -d client_id={m2m.client_id} "
+        f"-d client_secret={m2m.client_secret} -d audience={idp.config.audience} "
+        f"{idp.config.base_url}/oauth/token | python3 -c 'import json,sys; "
+        'print(json.load(sys.stdin)["access_token"])\')',
+        f'  curl -H "Authorization: Bearer $TOKEN" {app_url}/api/messages',
+        "Session tokens live 60 s: reload the dashboard after that to see the handshake.",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    parser.add_argument("--idp-port", type=int, default=8765)
     args = parser.parse_args()
+    load_dotenv()  # a .env file, when python-dotenv is installed (it is with make demo)
+    app_url = f"http://{args.host}:{args.port}"
+    if any(os.environ.get(key) for key in REAL_KEYS):
+        print(f"Using the identity provider configured in the environment; open {app_url}/")
+        run_simple(args.host, args.port, create_app(), threaded=True)
+        return
+    from flask_idguard.devidp import DevIdP
+    from flask_idguard.devidp import DevIdPConfig
 
-    issuer = TestIssuer(audience=AUDIENCE)
-    with issuer.serve():
-        app = create_app({"IDGUARD_ISSUER": issuer.issuer, "IDGUARD_AUDIENCE": AUDIENCE})
-        reader = issuer.token({"scope": "read:messages"}, expires_in=3600)
-        admin = issuer.token(
-            {"scope": "read:messages", "permissions": ["admin:write"]}, expires_in=3600
-        )
-        base = f"http://{args.host}:{args.port}"
-        print(f"Testing issuer at {issuer.issuer}; the app trusts it for audience {AUDIENCE}.")
-        print("Paste these into another shell (tokens valid for one hour):")
-        print(f"  export READER={reader}")
-        print(f"  export ADMIN={admin}")
-        print(f"  curl {base}/api/me                                   # 401, no token")
-        print(f'  curl -H "Authorization: Bearer $READER" {base}/api/me')
-        print(f'  curl -H "Authorization: Bearer $READER" {base}/api/messages')
-        print(f'  curl -X POST -H "Authorization: Bearer $READER" {base}/api/admin   # 403')
-        print(f'  curl -X POST -H "Authorization: Bearer $ADMIN" {base}/api/admin')
-        app.run(host=args.host, port=args.port)
+    idp = DevIdP(DevIdPConfig(base_url=f"http://127.0.0.1:{args.idp_port}"))
+    with idp.serve(port=args.idp_port):
+        app = create_app(offline_config(idp))
+        print(banner(idp, app_url), flush=True)
+        run_simple(args.host, args.port, app, threaded=True)
 
 
 if __name__ == "__main__":

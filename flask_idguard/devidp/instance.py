@@ -35,7 +35,9 @@ class Instance:
         state_file: str | Path | None = None,
     ) -> None:
         self.config = config or DevIdPConfig()
-        self.store = Store(seed or DEFAULT_SEED)
+        #: The seed it started from (demo users' passwords are printed from it).
+        self.seed = seed or DEFAULT_SEED
+        self.store = Store(self.seed)
         self.state_file = Path(state_file) if state_file is not None else None
         state = self._read_state()
         prefix = "sk_live_" if self.config.production else "sk_test_"

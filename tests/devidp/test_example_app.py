@@ -1,0 +1,55 @@
+"""The example app (``make demo``) on the local identity provider, as a visitor uses it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from click.testing import CliRunner
+from flask import Flask
+
+from example_app import create_app
+from example_app.__main__ import banner
+from example_app.__main__ import offline_config
+from flask_idguard.devidp import DevIdP
+from flask_idguard.devidp.__main__ import main as devidp_main
+
+from .conftest import Browser
+
+
+def test_the_demo_flow(idp: DevIdP, serve: Callable[[Flask], str], browser: Browser) -> None:
+    app_url = serve(create_app(offline_config(idp)))
+    page = browser.go(app_url + "/dashboard")
+    assert page.url.startswith(idp.config.base_url + "/sign-in")
+    page = browser.go(
+        idp.config.base_url + "/sign-in",
+        "POST",
+        {"user_id": "user_alice", "redirect_url": app_url + "/dashboard"},
+    )
+    assert '<dd id="user">user_alice</dd>' in page.text
+    assert 'role <span id="role">org:admin</span>' in page.text
+    assert 'id="countdown"' in page.text
+    assert "You may manage billing for <b>acme</b>" in browser.go(app_url + "/admin").text
+    page = browser.go(
+        idp.config.base_url + "/organizations",
+        "POST",
+        {"organization_id": "org_globex", "redirect_url": app_url + "/admin"},
+    )
+    assert page.status_code == 403
+    assert "Missing permission &#39;org:billing:manage&#39;" in page.text
+    api = browser.session.post(app_url + "/api/admin", headers={"Accept": "application/json"})
+    assert api.status_code == 403 and api.json()["error"] == "insufficient_scope"
+
+
+def test_the_demo_banner_names_the_users_and_a_machine_token_command(idp: DevIdP) -> None:
+    text = banner(idp, "http://127.0.0.1:5000")
+    assert "alice@example.test / alice-password" in text
+    assert f"{idp.config.base_url}/oauth/token" in text
+    assert offline_config(idp)["CLERK_PROXY_URL"] == idp.config.base_url
+
+
+def test_the_command_refuses_a_non_loopback_address() -> None:
+    result = CliRunner().invoke(devidp_main, ["--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "not a loopback address" in result.output
+    result = CliRunner().invoke(devidp_main, ["--seed", "/nonexistent.json"])
+    assert result.exit_code == 2
