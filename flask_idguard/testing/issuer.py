@@ -38,6 +38,7 @@ from ._server import mock_endpoints
 
 if TYPE_CHECKING:
     import responses
+    from flask.testing import FlaskClient
 
 __all__ = ["TestIssuer", "b64url"]
 
@@ -220,6 +221,14 @@ class TestIssuer:
         if dpop is not None:
             payload["cnf"] = {"jkt": dpop if isinstance(dpop, str) else dpop.jkt}
         return self.sign_raw(hdr, payload, kid=key.kid)
+
+    def authorized(
+        self, client: FlaskClient, claims: Mapping[str, object] | None = None, **kwargs: Any
+    ) -> FlaskClient:
+        """``client`` sending ``Authorization: Bearer <token>`` with every request; the token is
+        :meth:`token`'s (same arguments). Returns the client, for chaining."""
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {self.token(claims, **kwargs)}"
+        return client
 
     def sign_raw(
         self,

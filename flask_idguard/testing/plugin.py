@@ -15,6 +15,8 @@ import pytest
 if TYPE_CHECKING:
     import responses
 
+    from ..devidp import DevIdP
+    from .clerk import ClerkTestInstance
     from .issuer import TestIssuer
 
 
@@ -86,3 +88,40 @@ def idguard_dpop_key() -> Any:
     from .dpop import DPoPKey
 
     return DPoPKey()
+
+
+@pytest.fixture
+def idguard_clerk() -> ClerkTestInstance:
+    """A :class:`~flask_idguard.testing.ClerkTestInstance` (production): configure the app with
+    ``idguard_clerk.config()`` and sign a test client in::
+
+        def test_dashboard(idguard_clerk):
+            app = create_app(idguard_clerk.config())
+            client = idguard_clerk.signed_in(app.test_client(), "user_1", org_id="org_1",
+                                             org_role="org:admin")
+            assert client.get("/dashboard").status_code == 200
+    """
+    from .clerk import ClerkTestInstance
+
+    return ClerkTestInstance()
+
+
+@pytest.fixture
+def idguard_clerk_factory() -> Callable[..., ClerkTestInstance]:
+    """Make Clerk test instances: ``idguard_clerk_factory("development", org_claims="v1")``."""
+    from .clerk import ClerkTestInstance
+
+    return ClerkTestInstance
+
+
+@pytest.fixture
+def idguard_devidp() -> Iterator[DevIdP]:
+    """The local identity provider, served on a free loopback port for the test.
+
+    ``idguard_devidp.env()`` configures an app; its sign-in pages, handshake, Backend API and
+    Auth0 endpoints answer real HTTP requests.
+    """
+    from ..devidp import DevIdP
+
+    with DevIdP().serve() as idp:
+        yield idp
