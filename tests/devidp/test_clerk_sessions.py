@@ -7,6 +7,7 @@ a nonce in a cookie, fetched from the Backend API. Both run every step for real.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -188,3 +189,29 @@ def test_the_backend_api_wants_the_secret_key(idp: DevIdP) -> None:
         timeout=10,
     )
     assert ok.json()["keys"][0]["kid"] == idp.clerk_key.kid
+
+
+def test_mounted_inside_the_app_on_the_same_origin(browser: Browser) -> None:
+    """The provider under ``/__clerk`` of the app's own server: one origin, one port."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, Flask("placeholder"), threaded=True)
+    app_url = f"http://127.0.0.1:{server.server_port}"
+    idp = DevIdP(DevIdPConfig(base_url=app_url + "/__clerk", instance="production"))
+    app = app_for(idp.env())
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/__clerk": idp.app})  # type: ignore[method-assign]
+    server.app = app  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        r = browser.go(app_url + "/dashboard")
+        assert r.url.startswith(app_url + "/__clerk/sign-in")
+        sign_in(browser, idp, app_url)
+        assert browser.handshakes() == 1
+        assert all(h.url.startswith(app_url) for h in browser.hops)
+        r = browser.session.get(app_url + "/dashboard", headers={"Accept": "application/json"})
+        assert r.json()["user_id"] == "user_alice"
+    finally:
+        server.shutdown()
+        thread.join()
