@@ -201,7 +201,7 @@ def test_mounted_inside_the_app_on_the_same_origin(browser: Browser) -> None:
     idp = DevIdP(DevIdPConfig(base_url=app_url + "/__clerk", instance="production"))
     app = app_for(idp.env())
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/__clerk": idp.app})  # type: ignore[method-assign]
-    server.app = app  # type: ignore[attr-defined]
+    server.app = app
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
