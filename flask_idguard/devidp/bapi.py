@@ -104,7 +104,9 @@ def tokens(session_id: str, template: str | None = None) -> Response:
         return clerk_error(404, "resource_not_found", "Session not found")
     body = json_body()
     lifetime = body.get("expires_in_seconds")
-    if lifetime is not None and (not isinstance(lifetime, int) or lifetime < 1):
+    if lifetime is not None and (
+        isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime < 1
+    ):
         return clerk_error(
             422, "form_param_value_invalid", "expires_in_seconds must be a positive integer"
         )

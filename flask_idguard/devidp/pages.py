@@ -27,6 +27,16 @@ __all__ = ["pages"]
 pages = Blueprint("pages", __name__)
 
 
+@pages.before_request
+def same_site_forms_only() -> Response | None:
+    """Refuse a form posted from another site (login CSRF, a forced sign-out): a browser
+    sends ``Origin`` with a POST; it must be this provider's, a loopback or an allowed one."""
+    sent = request.headers.get("Origin")
+    if request.method == "POST" and sent is not None and safe_redirect(sent + "/") is None:
+        return _page("account.html", 403, error="Forms are accepted from this site only.")
+    return None
+
+
 def _redirect_url() -> str | None:
     return safe_redirect(request.values.get("redirect_url") or None)
 
@@ -41,10 +51,12 @@ def _page(template: str, status: int = 200, **context: object) -> Response:
 
 
 def _back(client: Client, dev_browser: str | None) -> Response:
-    """Back to the app (or the account page) with the client's cookies set."""
+    """Back to the app (or the account page) with the client's cookies set:
+    ``__client_uat`` is the time of the last change, or ``0`` once signed out, as Clerk's."""
     target = _redirect_url() or url_for("pages.account")
     response = redirect(target, 303)
-    set_app_cookie(response, "__client_uat", str(int(client.updated_at)))
+    signed_in = current_idp().store.active_session(client) is not None
+    set_app_cookie(response, "__client_uat", str(int(client.updated_at)) if signed_in else "0")
     if dev_browser is not None:
         set_app_cookie(response, "__clerk_db_jwt", dev_browser)
     else:
