@@ -14,7 +14,7 @@ DIFF_STAMP := $(DIFF_DIR)/node_modules/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[tests,typing,docs,bench]'
+	$(PY) -m pip install --quiet -e '.[tests,typing,docs,bench,demo]'
 	touch $(STAMP)
 
 $(DIFF_STAMP): $(DIFF_DIR)/package.json $(DIFF_DIR)/package-lock.json

@@ -40,7 +40,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.errorhandler(InsufficientPermission)
     def forbidden(error: InsufficientPermission) -> Any:
         """A page for browsers, the RFC 6750 answer for API clients."""
-        if request.accept_mimetypes.best == "text/html":
+        # best_match, not best: browsers list application/signed-exchange before HTML.
+        if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
             return render_template("forbidden.html", error=error), 403
         return error
 

@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
+from .auth0 import auth0
+from .auth0_users import auth0_users
 from .bapi import bapi
+from .bapi_users import bapi_users
 from .fapi import fapi
 from .pages import pages
 
@@ -24,4 +27,7 @@ def create_app(idp: Instance) -> Flask:
     app.register_blueprint(fapi)
     app.register_blueprint(pages)
     app.register_blueprint(bapi)
+    app.register_blueprint(bapi_users)
+    app.register_blueprint(auth0)
+    app.register_blueprint(auth0_users)
     return app

@@ -107,8 +107,16 @@ class Client:
 
     def touch(self) -> None:
         """Move ``updated_at`` (``__client_uat``) past every token minted so far, so the app
-        sees its session token as outdated (``iat < __client_uat``) and asks for a new one."""
-        self.updated_at = max(time.time(), self.last_token_iat + 1)
+        sees its session token as outdated (``iat < __client_uat``) and asks for a new one.
+
+        Both are whole seconds: when a token was minted this very second, wait for the next
+        one (at most a second) rather than date ``__client_uat``, and so the next token's
+        ``iat``, in the future, which an app with no clock skew allowance would refuse.
+        """
+        wait = self.last_token_iat + 1 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        self.updated_at = time.time()
 
 
 class Store:

@@ -113,7 +113,10 @@ def set_app_cookie(response: Response, name: str, value: str, *, suffixed: bool 
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object body, or form fields (Clerk's SDKs send either)."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested too deeply for the JSON decoder
+        return {}
     if isinstance(data, dict):
         return data
     return {k: v for k, v in request.form.items()}

@@ -241,13 +241,18 @@ class DPoPPolicy:
         self,
         proofs: Sequence[str],
         *,
-        token: str,
-        jkt: str,
+        token: str | None,
+        jkt: str | None,
         method: str,
         url: str,
         now: float | None = None,
-    ) -> None:
-        """Check the proof in RFC 9449 §4.3 order; the key must hash to ``jkt``."""
+    ) -> str:
+        """Check the proof in RFC 9449 §4.3 order and return its key's thumbprint.
+
+        With a ``token`` the proof's ``ath`` must be its hash, with ``jkt`` the key must hash
+        to it (a resource server); without them (an authorization server's token endpoint,
+        §5) neither applies.
+        """
         if len(proofs) != 1 or "," in proofs[0]:
             raise _proof_error("dpop-proof-multiple", "Multiple DPoP proofs are not allowed")
         request_url = _normalized(url, "request")
@@ -264,20 +269,23 @@ class DPoPPolicy:
                 "dpop-nonce-required",
                 "Resource server requires nonce in DPoP proof",
             )
-        proof_ath = claims.get("ath")
-        if not isinstance(proof_ath, str):
-            raise _proof_error("dpop-proof-ath", '"ath" claim must be a string')
-        if proof_ath != ath(token):
-            raise _proof_error("dpop-proof-ath-mismatch", 'DPoP proof "ath" mismatch')
-        if key.thumbprint() != jkt:
+        if token is not None:
+            proof_ath = claims.get("ath")
+            if not isinstance(proof_ath, str):
+                raise _proof_error("dpop-proof-ath", '"ath" claim must be a string')
+            if proof_ath != ath(token):
+                raise _proof_error("dpop-proof-ath-mismatch", 'DPoP proof "ath" mismatch')
+        thumbprint = key.thumbprint()
+        if jkt is not None and thumbprint != jkt:
             raise _token_error("dpop-binding-mismatch", "JWT Access Token confirmation mismatch")
         if self.replay_check is not None:
-            replay_key = f"{jkt}\x00{jti}\x00{request_url}"
+            replay_key = f"{thumbprint}\x00{jti}\x00{request_url}"
             if not self.replay_check(replay_key, self.iat_offset + self.iat_leeway):
                 raise _proof_error(
                     "dpop-proof-replayed",
                     'DPoP proof "jti" has already been used; send a new proof with each request',
                 )
+        return thumbprint
 
     def _signed_proof(self, proof: str) -> tuple[Unverified, Key]:
         """The parsed proof and its embedded key: ``typ``, ``alg``, ``crit``, ``jwk``, signature."""
