@@ -107,6 +107,6 @@ def test_a_bearer_token_client(idguard_issuer: TestIssuer) -> None:
 
 def test_the_local_identity_provider_fixture(idguard_devidp: DevIdP) -> None:
     env = idguard_devidp.env()
-    assert env["CLERK_PROXY_URL"] == idguard_devidp.config.base_url
+    assert env["CLERK_PROXY_URL"] == idguard_devidp.config.frontend_api_url
     r = requests.get(env["CLERK_SIGN_IN_URL"], timeout=10)
     assert r.status_code == 200 and "alice@example.test" in r.text

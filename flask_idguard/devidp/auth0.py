@@ -109,6 +109,14 @@ def discovery(which: str) -> Response:
     )
 
 
+@auth0.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    """The tenant's public key (both issuers' tokens are signed with it)."""
+    response = jsonify(keys=[current_idp().auth0_key.public_jwk()])
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
 # -- client credentials ---------------------------------------------------------------------
 
 

@@ -73,6 +73,12 @@ class DevIdPConfig:
         return publishable_key(self.instance, self.frontend_api)
 
     @property
+    def frontend_api_url(self) -> str:
+        """Where the Frontend API is served: ``CLERK_PROXY_URL`` (its own path, so that it is
+        never taken for the Auth0 tenant's issuer at the base URL)."""
+        return self.base_url + "/clerk"
+
+    @property
     def issuer(self) -> str:
         """The ``iss`` of Clerk session tokens: the frontend API, as Clerk's are."""
         return f"https://{self.frontend_api}"

@@ -1,5 +1,6 @@
 """Clerk's Frontend API, the part an app's server sends browsers to: the handshake, the dev
-browser, the JWKS (clerk.md §2, devidp.md §2–§3)."""
+browser, the JWKS (clerk.md §2, devidp.md §2–§3). Served under ``/clerk``
+(``config.frontend_api_url``, the app's ``CLERK_PROXY_URL``)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from .web import set_app_cookie
 
 __all__ = ["fapi"]
 
-fapi = Blueprint("fapi", __name__)
+fapi = Blueprint("fapi", __name__, url_prefix="/clerk")
 
 
 @fapi.get("/v1/client/handshake")
@@ -97,8 +98,8 @@ def dev_browser() -> Response:
 
 @fapi.get("/.well-known/jwks.json")
 def jwks() -> Response:
-    """The public keys: the Clerk instance's and the Auth0 tenant's."""
+    """The instance's public key, as Clerk's Frontend API serves it."""
     idp = current_idp()
-    response = jsonify(keys=[idp.clerk_key.public_jwk(), idp.auth0_key.public_jwk()])
+    response = jsonify(keys=[idp.clerk_key.public_jwk()])
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

@@ -87,7 +87,7 @@ class Instance:
         env = {
             "CLERK_PUBLISHABLE_KEY": c.publishable_key,
             "CLERK_SECRET_KEY": self.secret_key,
-            "CLERK_PROXY_URL": c.base_url,
+            "CLERK_PROXY_URL": c.frontend_api_url,
             "CLERK_API_URL": c.base_url,
             "CLERK_SIGN_IN_URL": c.base_url + "/sign-in",
             "AUTH0_DOMAIN": c.base_url,

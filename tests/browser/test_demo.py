@@ -86,7 +86,7 @@ def test_sign_in_refresh_switch_organization_sign_out(tab: Tab, idp: DevIdP, app
     page.reload()
     page.wait_for_url(dashboard)
     assert page.text_content("#user") == "user_alice"
-    handshakes = tab.to("/v1/client/handshake", since=reload)
+    handshakes = tab.to("/clerk/v1/client/handshake", since=reload)
     assert len(handshakes) == 1, tab.requests[reload:]
     assert handshakes[0].startswith(idp.config.base_url + "/")
     (reason,) = parse_qs(urlsplit(handshakes[0]).query)["__clerk_hs_reason"]

@@ -252,7 +252,7 @@ def handshake_params(result: dict[str, Any], idp: DevIdP) -> dict[str, str]:
     assert location is not None
     parts = urlsplit(location)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == (
-        idp.config.base_url + "/v1/client/handshake"
+        idp.config.frontend_api_url + "/v1/client/handshake"
     )
     params = parse_qsl(parts.query, keep_blank_values=True)
     assert len({k for k, _ in params}) == len(params), params

@@ -163,7 +163,7 @@ def test_sign_up_creates_a_user_who_is_signed_in(
 )
 def test_no_open_redirect(idp: DevIdP, browser: Browser, target: str) -> None:
     r = requests.get(
-        idp.config.base_url + "/v1/client/handshake",
+        idp.config.frontend_api_url + "/v1/client/handshake",
         params={"redirect_url": target},
         allow_redirects=False,
         timeout=10,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import requests
 from click.testing import CliRunner
 from flask import Flask
 
@@ -44,7 +46,7 @@ def test_the_demo_banner_names_the_users_and_a_machine_token_command(idp: DevIdP
     text = banner(idp, "http://127.0.0.1:5000")
     assert "alice@example.test / alice-password" in text
     assert f"{idp.config.base_url}/oauth/token" in text
-    assert offline_config(idp)["CLERK_PROXY_URL"] == idp.config.base_url
+    assert offline_config(idp)["CLERK_PROXY_URL"] == idp.config.frontend_api_url
 
 
 def test_the_command_refuses_a_non_loopback_address() -> None:
@@ -53,3 +55,39 @@ def test_the_command_refuses_a_non_loopback_address() -> None:
     assert "not a loopback address" in result.output
     result = CliRunner().invoke(devidp_main, ["--seed", "/nonexistent.json"])
     assert result.exit_code == 2
+
+
+def test_the_users_page_and_a_machine_client(
+    idp: DevIdP, serve: Callable[[Flask], str], browser: Browser
+) -> None:
+    app_url = serve(create_app(offline_config(idp)))
+    browser.go(
+        idp.config.base_url + "/sign-in",
+        "POST",
+        {"user_id": "user_bob", "redirect_url": app_url + "/users"},
+    )
+    page = browser.go(app_url + "/users")
+    assert page.status_code == 200
+    assert "<td>user_carol</td><td>carol@example.test</td>" in page.text
+    m2m = next(iter(idp.store.m2m_clients.values()))
+    token = requests.post(
+        idp.config.base_url + "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": m2m.client_id,
+              "client_secret": m2m.client_secret, "audience": idp.config.audience},
+        timeout=10,
+    ).json()["access_token"]  # fmt: skip
+    api = requests.get(
+        app_url + "/api/messages", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert api.status_code == 200, api.text
+
+
+def test_the_state_file_keeps_keys_and_users(tmp_path: Path) -> None:
+    state = tmp_path / "devidp.json"
+    first = DevIdP(state_file=state)
+    first.store.add_user("erin@example.test", "erin-password", first_name="Erin")
+    first.save()
+    again = DevIdP(state_file=state)
+    assert again.secret_key == first.secret_key
+    assert again.clerk_key.kid == first.clerk_key.kid
+    assert again.store.authenticate("erin@example.test", "erin-password") is not None

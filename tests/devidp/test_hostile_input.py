@@ -23,8 +23,8 @@ _names = st.sampled_from(
 _params = st.dictionaries(_names, _text, max_size=4)
 _routes = st.sampled_from(
     [
-        ("GET", "/v1/client/handshake"),
-        ("POST", "/v1/dev_browser"),
+        ("GET", "/clerk/v1/client/handshake"),
+        ("POST", "/clerk/v1/dev_browser"),
         ("GET", "/sign-in"),
         ("POST", "/sign-in"),
         ("POST", "/sign-up"),
