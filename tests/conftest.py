@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask import jsonify
+from werkzeug.serving import make_server
 
 from flask_idguard import IdGuard
 from flask_idguard import claim_check
@@ -98,3 +101,19 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("IDGUARD_", "AUTH0_", "CLERK_")) or name in _ALIASES:
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Flask], str]]:
+    """Serve a Flask app on a free loopback port; its base URL."""
+    servers = []
+
+    def start(app: Flask) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()

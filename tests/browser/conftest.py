@@ -12,8 +12,6 @@ import importlib.util
 import os
 import shutil
 import tempfile
-import threading
-from collections.abc import Callable
 from collections.abc import Generator
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,8 +21,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -79,22 +75,6 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Flask], str]]:
-    """Serve a Flask app on a free loopback port; its base URL."""
-    servers = []
-
-    def start(app: Flask) -> str:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
 
 
 @dataclass

@@ -3,8 +3,6 @@ browser (a requests session with a cookie jar) that records every redirect it fo
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -14,7 +12,6 @@ from urllib.parse import urljoin
 import pytest
 import requests
 from flask import Flask
-from werkzeug.serving import make_server
 
 from flask_idguard import IdGuard
 from flask_idguard import current_auth
@@ -99,22 +96,6 @@ def _one_rsa_key_for_all() -> Iterator[None]:
             classmethod(lambda cls, kid=None: SigningKey.from_pem(pem, kid or "ins_test")),
         )
         yield
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Flask], str]]:
-    """Serve a Flask app on a free loopback port; its base URL."""
-    servers = []
-
-    def start(app: Flask) -> str:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
 
 
 @pytest.fixture(params=["development", "production"])
