@@ -7,6 +7,7 @@ state's response headers (``Set-Cookie``, ``x-clerk-auth-*``, ``DPoP-Nonce``...)
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,6 +26,8 @@ from .core.urls import INVALID_HOST
 from .core.urls import environ_host_ok
 from .errors import Challenge
 from .errors import IdGuardError
+from .errors import InvalidRequest
+from .errors import header_value_ok
 from .providers.base import Provider
 from .providers.request import RequestContext
 from .providers.settings import Settings
@@ -37,10 +40,15 @@ from .users import UsersClients
 
 __all__ = ["G_KEY", "IdGuardState", "after_request", "app_state"]
 
+logger = logging.getLogger("flask_idguard")
+
 #: Where the request's :class:`AuthState` is kept on ``g``.
 G_KEY = "_idguard_auth"
 #: Set on ``g`` when the token came in the query string (RFC 6750 §2.3).
 _G_QUERY_TOKEN = "_idguard_query_token"
+
+#: Longer Host values are checked each time, never remembered (a name is at most 253).
+_MAX_REMEMBERED_HOST = 300
 
 _NO_TOKEN = AuthState.signed_out("token-missing", "No token in the request.", failure="missing")
 _BAD_HOST = AuthState.signed_out("host-invalid", INVALID_HOST, failure="invalid_request")
@@ -135,13 +143,15 @@ class IdGuardState:
         setattr(g, G_KEY, state)
         if state.redirect is not None:
             return Response(status=307, headers={"Location": state.redirect})
+        if state.refuse:
+            raise InvalidRequest(state.message, reason=state.reason, challenge=self.challenge())
         return None
 
     def _new_host_ok(self, environ: dict[str, Any]) -> bool:
         """Whether a ``Host`` header not seen before is valid (valid ones are remembered)."""
         if not environ_host_ok(environ):
             return False
-        if len(self._good_hosts) < 64:
+        if len(self._good_hosts) < 64 and len(environ["HTTP_HOST"]) <= _MAX_REMEMBERED_HOST:
             self._good_hosts.add(environ["HTTP_HOST"])
         return True
 
@@ -171,11 +181,24 @@ class IdGuardState:
         )
         if settings.allow_query_token and ctx.credentials.scheme == "query":
             setattr(g, _G_QUERY_TOKEN, True)  # RFC 6750 §2.3: 2xx answers get Cache-Control
-        for provider in self.providers:
+        for provider in self._in_order(ctx):
             state = provider.authenticate(ctx)
             if state is not None:
                 return state
         return _unanswered(ctx)
+
+    def _in_order(self, ctx: RequestContext) -> tuple[Provider, ...]:
+        """The providers to ask: with several, the one owning the token's issuer first, so a
+        token of any scheme (``DPoP``, ``bearer``, query, form) reaches its provider even
+        when another (Clerk's cookie path) would answer every request."""
+        providers = self.providers
+        if not self.routing or ctx.token is None:
+            return providers
+        issuer = ctx.issuer
+        owner = next((p for p in providers if p.owns_issuer(issuer)), None)
+        if owner is None or owner is providers[0]:
+            return providers
+        return (owner, *(p for p in providers if p is not owner))
 
 
 def _unanswered(ctx: RequestContext) -> AuthState:
@@ -214,7 +237,10 @@ def after_request(response: Response) -> Response:
     state: AuthState | None = g.get(G_KEY)
     if state is not None and state.headers:
         for name, value in state.headers:
-            response.headers.add(name, value)
+            if header_value_ok(value):
+                response.headers.add(name, value)
+            else:
+                logger.warning("IdGuard: dropping a %s header that is not a header value", name)
     if (
         g.get(_G_QUERY_TOKEN)
         and 200 <= response.status_code < 300

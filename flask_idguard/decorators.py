@@ -24,6 +24,7 @@ from flask import request
 from .app_state import app_state
 from .auth import current_auth_state
 from .core.jwt import json_equal
+from .core.urls import without_params
 from .errors import AuthenticationRequired
 from .errors import IdGuardError
 from .errors import InsufficientPermission
@@ -103,8 +104,11 @@ def _is_page_navigation() -> bool:
 
 
 def _sign_in_redirect(sign_in_url: str) -> str:
+    url = request.url
+    if "access_token" in request.args and app_state().settings.allow_query_token:
+        url = without_params(url, ("access_token",))  # a token never goes to the sign-in page
     sep = "&" if "?" in sign_in_url else "?"
-    return f"{sign_in_url}{sep}{urlencode({'redirect_url': request.url})}"
+    return f"{sign_in_url}{sep}{urlencode({'redirect_url': url})}"
 
 
 def _signed_in(redirect: bool) -> Check:

@@ -31,6 +31,7 @@ __all__ = [
     "ServiceUnavailable",
     "UseDPoPNonce",
     "header_safe",
+    "header_value_ok",
 ]
 
 # RFC 6750 §3: error and error_description use %x20-21 / %x23-5B / %x5D-7E only.
@@ -40,6 +41,15 @@ _UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 def header_safe(text: str) -> str:
     """``text`` reduced to the characters RFC 6750 allows in a challenge attribute."""
     return _UNSAFE.sub("?", text.replace('"', "'").replace("\\", "/"))
+
+
+def header_value_ok(value: str) -> bool:
+    """Whether ``value`` can be sent as a header value: Latin-1, no CR, LF or NUL."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return "\r" not in value and "\n" not in value and "\0" not in value
 
 
 @dataclass(frozen=True)

@@ -80,10 +80,20 @@ class ResourceMetadata:
         return request.host_url.rstrip("/") + WELL_KNOWN
 
     def view(self) -> Response:
-        """The metadata document (JSON)."""
+        """The metadata document (JSON).
+
+        A configured ``resource`` makes the document the same for every request: shared
+        caches may keep it. Taken from the request's ``Host``, it must not be shared: a cache
+        that keys on another header (or on none) would hand one client's ``Host`` (a forged
+        one) to everyone, so it is ``private`` and varies on ``Host``.
+        """
         if self.resource is None and not environ_host_ok(request.environ):
             raise InvalidRequest(INVALID_HOST, reason="host-invalid")
         resource = self.resource or request.host_url.rstrip("/")
         response = jsonify({"resource": resource, **self.fields})
-        response.headers["Cache-Control"] = "public, max-age=3600"
+        if self.resource is not None:
+            response.headers["Cache-Control"] = "public, max-age=3600"
+        else:
+            response.headers["Cache-Control"] = "private, max-age=3600"
+            response.vary.add("Host")
         return response

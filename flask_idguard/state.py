@@ -106,6 +106,9 @@ class AuthState:
     #: ``"bearer"`` or ``"dpop"``: the scheme the token came with (its challenge carries
     #: the error attributes of a failure).
     scheme: Scheme | None = None
+    #: The request is refused before any view with ``failure``'s error (a development Clerk
+    #: instance handed a handshake token that does not verify: 400).
+    refuse: bool = False
 
     @classmethod
     def signed_out(

@@ -47,11 +47,33 @@ def test_unknown_kid_flood_is_bounded_by_the_cooldown(app: Flask, issuer: TestIs
         assert set(_concurrently(app, flood[:50])) == {401}
         for token in flood[50:]:
             assert client.get("/me", headers=bearer(token)).status_code == 401
-        assert issuer.jwks_calls == 1
+        assert issuer.jwks_calls == 2  # the routine fetch, then one refetch for the flood
         clock.shift(31)
         for token in flood[:50]:
             client.get("/me", headers=bearer(token))
+        assert issuer.jwks_calls == 3
+
+
+def test_a_key_rotated_in_right_after_a_routine_fetch_is_accepted(
+    app: Flask, issuer: TestIssuer
+) -> None:
+    """Issue 12 (key rotation): the first token signed by a key published moments after a
+    routine JWKS fetch is accepted, not refused until the cooldown ends."""
+    client = app.test_client()
+    with time_machine.travel(time.time(), tick=False) as clock:
+        assert client.get("/me", headers=bearer(issuer.token())).status_code == 200
+        new = issuer.add_key(make_default=True)
+        clock.shift(2)  # well inside the 30 s cooldown
+        assert client.get("/me", headers=bearer(issuer.token(kid=new))).status_code == 200
         assert issuer.jwks_calls == 2
+        # past the TTL: a routine refresh, then another rotation right after it
+        clock.shift(300)
+        assert client.get("/me", headers=bearer(issuer.token(kid=new))).status_code == 200
+        assert issuer.jwks_calls == 3
+        newer = issuer.add_key(make_default=True)
+        clock.shift(1)
+        assert client.get("/me", headers=bearer(issuer.token(kid=newer))).status_code == 200
+        assert issuer.jwks_calls == 4
 
 
 def test_rotation_is_picked_up(app: Flask, issuer: TestIssuer) -> None:

@@ -384,20 +384,32 @@ def test_remote_unknown_kid_flood(
     upstream = serve(rsps, JWKS_URL, jwks(pub(RSA1, "k1")))
     source = remote(http, cooldown=30, ttl=300)
     assert source.get("k1") is not None
-    # within the cooldown of the first fetch: no refetch at all
+    # the first unknown kid after the routine fetch refetches at once, then the cooldown holds
     assert all(source.get(f"unknown-{i}") is None for i in range(1000))
-    assert upstream.calls == 1
+    assert upstream.calls == 2
     clock.shift(31)
     assert all(source.get(f"unknown-{i}") is None for i in range(1000))
-    assert upstream.calls == 2
+    assert upstream.calls == 3
     clock.shift(29)
     assert all(source.get(f"other-{i}") is None for i in range(1000))
-    assert upstream.calls == 2
+    assert upstream.calls == 3
     clock.shift(2)
     assert all(source.get(f"other-{i}") is None for i in range(1000))
-    assert upstream.calls == 3
+    assert upstream.calls == 4
     assert source.get("k1") is not None  # known kids are served throughout
-    assert upstream.calls == 3
+    assert upstream.calls == 4
+
+
+def test_remote_cold_fetch_is_not_repeated_for_an_unknown_kid(
+    rsps: responses.RequestsMock, http: HttpClient, clock: time_machine.Traveller
+) -> None:
+    upstream = serve(rsps, JWKS_URL, jwks(pub(RSA1, "k1")))
+    source = remote(http)
+    assert source.get("forged") is None  # the set was fetched for this very call
+    assert upstream.calls == 1
+    assert source.get("forged-2") is None  # a later call may refetch, once per cooldown
+    assert source.get("forged-3") is None
+    assert upstream.calls == 2
 
 
 def test_remote_unknown_kid_flood_concurrent(
@@ -420,15 +432,39 @@ def test_remote_rotation_picked_up(
     source = remote(http)
     assert source.get("k1") is not None
     upstream.body = jwks(pub(RSA1, "k1"), pub(RSA2, "k2"))
-    clock.shift(10)
-    assert source.get("k2") is None  # inside the cooldown window
-    assert upstream.calls == 1
-    clock.shift(21)
+    clock.shift(31)
     k2 = source.get("k2")
     assert k2 is not None and k2.kid == "k2"
     assert upstream.calls == 2
     assert source.get("k1") is not None
     assert upstream.calls == 2
+
+
+def test_key_rotation_within_the_cooldown_of_a_routine_fetch_is_accepted(
+    rsps: responses.RequestsMock, http: HttpClient, clock: time_machine.Traveller
+) -> None:
+    """Issue 12: a key published seconds after a routine fetch (cold start, or a refresh past
+    the TTL) verifies at once; the cooldown only spaces refetches for unknown kids."""
+    upstream = serve(rsps, JWKS_URL, jwks(pub(RSA1, "k1")))
+    source = remote(http, ttl=300, cooldown=30)
+    assert source.get("k1") is not None  # the routine (cold) fetch
+    upstream.body = jwks(pub(RSA1, "k1"), pub(RSA2, "k2"))
+    clock.shift(1)
+    k2 = source.get("k2")
+    assert k2 is not None and k2.kid == "k2"
+    assert upstream.calls == 2
+    # a routine refresh past the TTL, then a third key published right after it
+    clock.shift(300)
+    assert source.get("k1") is not None
+    assert upstream.calls == 3
+    k3 = ECKey.generate_key("P-256", private=True)
+    upstream.body = jwks(pub(RSA1, "k1"), pub(RSA2, "k2"), pub(k3, "k3"))
+    clock.shift(1)
+    assert source.get("k3") is not None
+    assert upstream.calls == 4
+    # a flood right after is held by the cooldown of that refetch
+    assert all(source.get(f"forged-{i}") is None for i in range(100))
+    assert upstream.calls == 4
 
 
 def test_remote_concurrent_rotation(
@@ -701,13 +737,14 @@ def test_discovery_happy_path(
     assert isinstance(source.get("k1"), RSAKey)
     for _ in range(10):
         assert source.get("k1") is not None
-    assert source.get("nope") is None
     assert (disco.calls, keys.calls) == (1, 1)
+    assert source.get("nope") is None  # one refetch for the unknown kid, not a discovery
+    assert (disco.calls, keys.calls) == (1, 2)
     assert source.metadata is not None and source.metadata["issuer"] == ISSUER
     # metadata refreshed after the TTL
     clock.shift(301)
     assert source.get("k1") is not None
-    assert (disco.calls, keys.calls) == (2, 2)
+    assert (disco.calls, keys.calls) == (2, 3)
 
 
 def test_discovery_issuer_mismatch(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_idguard import ConfigurationError
 from flask_idguard import IdGuard
@@ -33,7 +34,30 @@ def test_document_derived_from_the_configuration(make_app: AppFactory, issuer: T
         "authorization_servers": [issuer.issuer],
         "bearer_methods_supported": ["header", "query"],
     }
+    assert r.headers["Cache-Control"] == "private, max-age=3600"
+    assert r.headers["Vary"] == "Host"
+
+
+def test_forged_host_cannot_poison_a_shared_cache_of_the_metadata(
+    make_app: AppFactory, issuer: TestIssuer
+) -> None:
+    """Cache poisoning: the document built from a forged Host (directly, or through
+    X-Forwarded-Host behind ProxyFix) is never marked for shared caches."""
+    app = make_app(IDGUARD_RESOURCE_METADATA=True)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_host=1)  # type: ignore[method-assign]
+    client = app.test_client()
+    for headers in ({"Host": "evil.test"}, {"X-Forwarded-Host": "evil.test"}):
+        r = client.get(WELL_KNOWN, headers=headers, base_url="https://api.example.com")
+        assert r.json is not None and r.json["resource"] == "https://evil.test"
+        directives = {d.strip() for d in r.headers["Cache-Control"].split(",")}
+        assert "public" not in directives and "private" in directives
+        assert "Host" in r.vary
+    # a configured resource does not depend on the request: shared caching is safe
+    fixed = make_app(IDGUARD_RESOURCE_METADATA={"resource": "https://api.example.com"})
+    r = fixed.test_client().get(WELL_KNOWN, headers={"Host": "evil.test"})
+    assert r.json is not None and r.json["resource"] == "https://api.example.com"
     assert r.headers["Cache-Control"] == "public, max-age=3600"
+    assert "Vary" not in r.headers
 
 
 def test_fields_from_a_dict_override_and_extend(make_app: AppFactory, issuer: TestIssuer) -> None:

@@ -1,14 +1,17 @@
-"""The bounded in-process caches: recently verified tokens, and a small LRU map."""
+"""The bounded in-process caches: recently verified tokens, a small LRU map, and an LRU
+bounded in bytes for what unauthenticated input can put in memory."""
 
 from __future__ import annotations
 
+import hashlib
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Generic
 from typing import TypeVar
 
-__all__ = ["LRU", "VerifiedCache"]
+__all__ = ["LRU", "SeenOnce", "SizedLRU", "VerifiedCache", "deep_size"]
 
 V = TypeVar("V")
 T = TypeVar("T")
@@ -72,3 +75,84 @@ class LRU(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def deep_size(value: object, limit: float = float("inf")) -> int:
+    """Bytes held by ``value`` and what it contains (parsed JSON, str, bytes), counted until
+    ``limit`` is passed: a cost that shared objects only overstate."""
+    total = 0
+    stack = [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return total
+
+
+class SizedLRU(Generic[T]):
+    """A thread-safe map bounded by the bytes its entries hold (``cost`` given on ``put``),
+    least recently used evicted first; an entry costing more than ``max_entry`` is not kept."""
+
+    def __init__(self, max_bytes: int, max_entry: int | None = None) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry = max_bytes // 8 if max_entry is None else max_entry
+        self.bytes = 0
+        self._items: OrderedDict[str, tuple[T, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> T | None:
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is None:
+                return None
+            self._items.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: str, value: T, cost: int) -> None:
+        """Keep ``value`` (``cost`` bytes, its key included) unless it alone is too large."""
+        if cost > self.max_entry:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._items[key] = (value, cost)
+            self.bytes += cost
+            while self.bytes > self.max_bytes:
+                _, (_, freed) = self._items.popitem(last=False)
+                self.bytes -= freed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class SeenOnce:
+    """A bounded memory of keys already tried (their digests, oldest forgotten first)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._seen: dict[bytes, None] = {}
+        self._lock = threading.Lock()
+
+    def first(self, key: str) -> bool:
+        """True the first time ``key`` is offered (within the last ``size`` keys)."""
+        digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        with self._lock:
+            if digest in self._seen:
+                return False
+            if len(self._seen) >= self.size:
+                del self._seen[next(iter(self._seen))]
+            self._seen[digest] = None
+            return True
+
+    def __len__(self) -> int:
+        return len(self._seen)

@@ -1,11 +1,13 @@
 """OIDC discovery (or RFC 8414): the key set named by an issuer's metadata document.
 
-The document is fetched lazily and kept for the key-set TTL; its ``issuer`` must equal the
-configured issuer exactly, and its ``jwks_uri`` passes the same URL rules as a configured one.
+The document is fetched lazily and kept for the key-set TTL (shared between workers through the
+shared cache, like key sets); its ``issuer`` must equal the configured issuer exactly, and its
+``jwks_uri`` passes the same URL rules as a configured one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -26,7 +28,11 @@ from .jwks import COLD_RETRY_GAP
 from .jwks import STALE_RETRY_GAP
 from .jwks import KeySetOptions
 from .jwks import RemoteJWKS
+from .jwks import lease_for
 from .keys import KeysUnavailable
+from .shared import PeerFailed
+from .shared import SharedCache
+from .shared import single_flight
 from .urls import check_url
 
 __all__ = ["DiscoveredJWKS", "IssuerMismatch"]
@@ -62,7 +68,7 @@ class DiscoveredJWKS:
         ttl: float = 300,
         cooldown: float = 30,
         max_stale: float = 3600,
-        cache: BaseCache | None = None,
+        cache: BaseCache | SharedCache | None = None,
         allow_insecure_http: bool = False,
         jwks_factory: Callable[[str], RemoteJWKS] | None = None,
     ) -> None:
@@ -75,9 +81,10 @@ class DiscoveredJWKS:
         self.ttl = float(ttl)
         self.cooldown = float(cooldown)
         self.max_stale = float(max_stale)
-        self.cache = cache
+        self.cache = SharedCache.of(cache)
+        self.cache_key = "idguard:discovery:" + hashlib.sha256(issuer.encode()).hexdigest()
         self.allow_insecure_http = allow_insecure_http
-        self._options = KeySetOptions(http, self.ttl, self.cooldown, self.max_stale, cache)
+        self._options = KeySetOptions(http, self.ttl, self.cooldown, self.max_stale, self.cache)
         #: Number of discovery document fetch attempts (each URL tried counts).
         self.fetch_count = 0
         self._meta: _Metadata | None = None
@@ -128,11 +135,23 @@ class DiscoveredJWKS:
             if meta is not None and self._jwks is not None and meta.fetched_at <= now:
                 if now < meta.fresh_until:
                     return self._jwks
+            shared = self._from_shared_cache(now)
+            if shared is not None:
+                return shared
             gap = COLD_RETRY_GAP if self._jwks is None else min(self.cooldown, STALE_RETRY_GAP)
             if not (0 <= now - self._last_failure < gap):
                 try:
-                    return self._fetch_metadata()
-                except (FetchError, ValueError) as exc:
+                    jwks = single_flight(
+                        self.cache,
+                        self.cache_key,
+                        self._fetch_metadata,
+                        lambda: self._from_shared_cache(time.time()),
+                        hold=2 * lease_for(self.http),
+                        wait=self._jwks is None,
+                    )
+                    if jwks is not None:
+                        return jwks
+                except (FetchError, ValueError, PeerFailed) as exc:
                     self._last_failure = time.time()
                     self._last_error = str(exc)
                     self._mismatch = isinstance(exc, _MismatchedIssuer)
@@ -154,6 +173,18 @@ class DiscoveredJWKS:
                 raise
             self.fetch_count += 1
             data, _ = self.http.get_json(second)
+        now = time.time()
+        jwks = self._accept(data, now)
+        if self.cache is not None:
+            entry = {"metadata": data, "fetched_at": now}
+            self.cache.set(self.cache_key, entry, timeout=self.ttl)
+        return jwks
+
+    def _accept(self, data: object, fetched_at: float) -> RemoteJWKS:
+        """Check a discovery document and make it the current one.
+
+        :raises ValueError: when it is unusable or names another issuer.
+        """
         if not isinstance(data, dict):
             raise ValueError("the discovery document is not a JSON object")
         issuer = data.get("issuer")
@@ -168,8 +199,7 @@ class DiscoveredJWKS:
         if not isinstance(jwks_uri, str):
             raise ValueError("the discovery document has no 'jwks_uri' string")
         check_url(jwks_uri, allow_insecure_http=self.allow_insecure_http, what="jwks_uri")
-        now = time.time()
-        self._meta = _Metadata(data, jwks_uri, now, now + self.ttl)
+        self._meta = _Metadata(data, jwks_uri, fetched_at, fetched_at + self.ttl)
         self._last_failure = float("-inf")
         jwks = self._jwks
         if jwks is None or jwks.url != jwks_uri:
@@ -177,3 +207,20 @@ class DiscoveredJWKS:
             jwks = factory(jwks_uri)
             self._jwks = jwks
         return jwks
+
+    def _from_shared_cache(self, now: float) -> RemoteJWKS | None:
+        """Take a fresh document another worker stored in the shared cache, if any."""
+        if self.cache is None:
+            return None
+        entry = self.cache.get(self.cache_key)
+        if not isinstance(entry, dict):
+            return None
+        fetched_at = entry.get("fetched_at")
+        if not isinstance(fetched_at, (int, float)) or not (
+            fetched_at <= now < fetched_at + self.ttl
+        ):
+            return None
+        try:
+            return self._accept(entry.get("metadata"), float(fetched_at))
+        except ValueError:
+            return None

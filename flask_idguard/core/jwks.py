@@ -1,15 +1,15 @@
 """Remote key sets: a JWKS fetched from a URL, and :class:`KeySetOptions`, the one factory.
 
 Remote sets are fetched lazily, cached for a TTL (capped by ``Cache-Control: max-age``), refetched
-for an unknown ``kid`` at most once per cooldown window, fetched once for concurrent callers, and
-served past their TTL (bounded by ``max_stale``) when the identity provider cannot be reached.
+for an unknown ``kid`` at most once per cooldown window, fetched once for concurrent callers (and,
+through a shared cache, for concurrent workers), and served past their TTL (bounded by
+``max_stale``) when the identity provider cannot be reached.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import threading
 import time
 from collections.abc import Mapping
@@ -24,12 +24,15 @@ from .fetch import HttpClient
 from .keys import KeyIndex
 from .keys import KeysUnavailable
 from .keys import import_public_jwk
+from .shared import PeerFailed
+from .shared import SharedCache
+from .shared import single_flight
 from .urls import safe_url
 
 if TYPE_CHECKING:
     from cachelib import BaseCache
 
-__all__ = ["COLD_RETRY_GAP", "STALE_RETRY_GAP", "KeySetOptions", "RemoteJWKS"]
+__all__ = ["COLD_RETRY_GAP", "STALE_RETRY_GAP", "KeySetOptions", "RemoteJWKS", "lease_for"]
 
 logger = logging.getLogger("flask_idguard")
 
@@ -91,10 +94,17 @@ def _parse_jwks(data: object) -> list[Key]:
     return keys
 
 
+def lease_for(http: HttpClient) -> float:
+    """Seconds a worker may hold the shared fetch lease: a fetch with its retries."""
+    return 3 * http.timeout + 1
+
+
 class RemoteJWKS:
     """A JWKS fetched from ``url``: lazy, cached, cooldown-limited, single-flight, stale-if-error.
 
-    ``cache`` (a cachelib cache) shares fetched sets between workers and hosts.
+    ``cache`` (a cachelib cache) shares fetched sets between workers and hosts. Routine
+    fetches (cold, past the TTL) are not rate-limited beyond the retry gaps; refetches for an
+    unknown ``kid`` are, at most one per ``cooldown`` window.
     """
 
     def __init__(
@@ -105,7 +115,7 @@ class RemoteJWKS:
         ttl: float = 300,
         cooldown: float = 30,
         max_stale: float = 3600,
-        cache: BaseCache | None = None,
+        cache: BaseCache | SharedCache | None = None,
     ) -> None:
         if ttl < 0 or cooldown < 0 or max_stale < 0:
             raise ValueError("ttl, cooldown and max_stale must not be negative")
@@ -114,13 +124,13 @@ class RemoteJWKS:
         self.ttl = float(ttl)
         self.cooldown = float(cooldown)
         self.max_stale = float(max_stale)
-        self.cache = cache
+        self.cache = SharedCache.of(cache)
         self.cache_key = "idguard:jwks:" + hashlib.sha256(url.encode()).hexdigest()
         #: Number of HTTP fetch attempts.
         self.fetch_count = 0
         self._state: _KeyState | None = None
         self._lock = threading.Lock()
-        self._last_refetch = float("-inf")  # last HTTP attempt or unknown-kid refetch
+        self._last_kid_refetch = float("-inf")  # the last refetch for an unknown kid
         self._last_failure = float("-inf")
         self._last_error = ""
 
@@ -130,16 +140,13 @@ class RemoteJWKS:
         :raises KeysUnavailable: when no set was ever loaded and none can be fetched, or the
             last good set is older than ``ttl + max_stale`` and cannot be refreshed.
         """
+        attempts = self.fetch_count
         state = self._state
-        if state is not None and state.fetched_at <= time.time() < state.fresh_until:
-            key = state.index.find(kid)
-            if key is not None:
-                return key
-            return self._refetch_for(kid)
-        state = self._refresh()
+        if state is None or not (state.fetched_at <= time.time() < state.fresh_until):
+            state = self._refresh()
         key = state.index.find(kid)
-        if key is not None:
-            return key
+        if key is not None or self.fetch_count != attempts:
+            return key  # the set was just fetched (or just failed to be): a refetch can't help
         return self._refetch_for(kid)
 
     # internals ----------------------------------------------------------------------------
@@ -168,30 +175,48 @@ class RemoteJWKS:
             usable = state is not None and state.fetched_at <= now <= state.stale_until
             gap = min(self.cooldown, STALE_RETRY_GAP) if usable else COLD_RETRY_GAP
             if not self._within(self._last_failure, gap):
-                fetched = self._fetch(now)
-                if fetched is not None:
-                    return fetched
-                if usable:
-                    logger.warning(
-                        "Refreshing the JWKS from %s failed (%s); serving the last good key set "
-                        "fetched %.0f s ago.",
-                        safe_url(self.url),
-                        self._last_error,
-                        now - cast(_KeyState, state).fetched_at,
+                try:
+                    fetched = single_flight(
+                        self.cache,
+                        self.cache_key,
+                        self._fetch,
+                        lambda: self._from_shared_cache(time.time()),
+                        hold=lease_for(self.http),
+                        wait=not usable,
                     )
-                else:
-                    logger.warning(
-                        "Fetching the JWKS from %s failed: %s", safe_url(self.url), self._last_error
-                    )
+                    # None: another worker is fetching; the stale set serves meanwhile
+                    return fetched if fetched is not None else cast(_KeyState, state)
+                except (FetchError, ValueError, PeerFailed) as exc:
+                    self._failed(exc)
+                    self._warn(cast(_KeyState, state) if usable else None, now)
             if usable:
                 return cast(_KeyState, state)
             raise KeysUnavailable(f"no key set from {safe_url(self.url)}: {self._last_error}")
         finally:
             self._lock.release()
 
+    def _warn(self, state: _KeyState | None, now: float) -> None:
+        if state is not None:
+            logger.warning(
+                "Refreshing the JWKS from %s failed (%s); serving the last good key set "
+                "fetched %.0f s ago.",
+                safe_url(self.url),
+                self._last_error,
+                now - state.fetched_at,
+            )
+        else:
+            logger.warning(
+                "Fetching the JWKS from %s failed: %s", safe_url(self.url), self._last_error
+            )
+
+    def _failed(self, exc: Exception) -> None:
+        self._last_failure = time.time()
+        self._last_error = str(exc)
+
     def _refetch_for(self, kid: str | None) -> Key | None:
-        """One cooldown-limited refetch for a ``kid`` the current set does not hold."""
-        if self._within(self._last_refetch, self.cooldown):
+        """One refetch for a ``kid`` the current set does not hold, at most one per cooldown
+        window (routine fetches do not count)."""
+        if self._within(self._last_kid_refetch, self.cooldown):
             return None
         with self._lock:
             state = self._state
@@ -199,49 +224,42 @@ class RemoteJWKS:
                 key = state.index.find(kid)
                 if key is not None:
                     return key  # another thread's refetch brought it
-            if self._within(self._last_refetch, self.cooldown):
+            if self._within(self._last_kid_refetch, self.cooldown):
                 return None
             now = time.time()
-            self._last_refetch = now
+            self._last_kid_refetch = now
             known = state.fetched_at if state is not None else float("-inf")
             shared = self._from_shared_cache(now, newer_than=known)
             if shared is not None:
                 key = shared.index.find(kid)
                 if key is not None:
                     return key
-            fetched = self._fetch(now)
-            if fetched is None:
+            try:
+                return self._fetch().index.find(kid)
+            except (FetchError, ValueError) as exc:
+                self._failed(exc)
                 logger.warning(
                     "Refetching the JWKS from %s for an unknown kid failed: %s",
                     safe_url(self.url),
                     self._last_error,
                 )
                 return None
-            return fetched.index.find(kid)
 
-    def _fetch(self, now: float) -> _KeyState | None:
-        """One HTTP attempt (lock held); install and share the set on success."""
+    def _fetch(self) -> _KeyState:
+        """One HTTP attempt (lock held); install and share the set.
+
+        :raises FetchError: or ValueError (not a usable JWKS).
+        """
         self.fetch_count += 1
-        self._last_refetch = now
-        try:
-            data, headers = self.http.get_json(self.url)
-            if not isinstance(data, dict):
-                raise ValueError("the JWKS is not a JSON object")
-            fetched_at = time.time()
-            fresh_for = self._fresh_for(_max_age(headers))
-            state = self._install(data, fetched_at, fresh_for)
-        except (FetchError, ValueError) as exc:
-            self._last_failure = time.time()
-            self._last_error = str(exc)
-            return None
-        raw = state.raw
+        data, headers = self.http.get_json(self.url)
+        if not isinstance(data, dict):
+            raise ValueError("the JWKS is not a JSON object")
+        fetched_at = time.time()
+        fresh_for = self._fresh_for(_max_age(headers))
+        state = self._install(data, fetched_at, fresh_for)
         if self.cache is not None:
-            entry = {"jwks": raw, "fetched_at": fetched_at, "fresh_for": fresh_for}
-            timeout = max(1, math.ceil(self.ttl + self.max_stale))
-            try:
-                self.cache.set(self.cache_key, entry, timeout=timeout)
-            except Exception as exc:  # a shared cache is an optimisation
-                logger.warning("Could not store the JWKS in the shared cache: %s", exc)
+            entry = {"jwks": state.raw, "fetched_at": fetched_at, "fresh_for": fresh_for}
+            self.cache.set(self.cache_key, entry, timeout=self.ttl + self.max_stale)
         return state
 
     def _fresh_for(self, max_age: float | None) -> float:
@@ -280,11 +298,7 @@ class RemoteJWKS:
         """Install a fresh set another worker stored in the shared cache, if any."""
         if self.cache is None:
             return None
-        try:
-            entry = self.cache.get(self.cache_key)
-        except Exception as exc:
-            logger.warning("Could not read the JWKS from the shared cache: %s", exc)
-            return None
+        entry = self.cache.get(self.cache_key)
         if not isinstance(entry, dict):
             return None
         raw = entry.get("jwks")
@@ -314,7 +328,7 @@ class KeySetOptions:
     ttl: float = 300
     cooldown: float = 30
     max_stale: float = 3600
-    cache: BaseCache | None = None
+    cache: BaseCache | SharedCache | None = None
 
     def remote(
         self, url: str, *, http: HttpClient | None = None, cache_key: str | None = None

@@ -171,7 +171,7 @@ class Auth0Provider(TokenProvider):
         state = super().signed_in_state(token, claims)
         if self.claims_namespace is None:
             return state
-        custom = custom_claims(claims, self.claims_namespace)
+        custom = custom_claims(state.claims, self.claims_namespace)  # the read-only claims
         return replace(
             state, custom_claims=custom, roles=state.roles | string_set(custom.get("roles"))
         )

@@ -28,6 +28,7 @@ from ..core.jwks import RemoteJWKS
 from ..core.jwt import Policy
 from ..core.jwt import Validator
 from ..core.jwt import check_algorithms
+from ..core.shared import SharedCache
 from ..errors import ConfigurationError
 
 #: The RFC 9068 profile (``IDGUARD_STRICT``): explicit type and the required claims.
@@ -49,7 +50,8 @@ class Settings:
     jwks_cache_ttl: float
     jwks_cooldown: float
     allow_insecure_http: bool
-    cache: Any
+    #: ``IDGUARD_CACHE``, wrapped once so that every user sees one outage (and one warning).
+    cache: SharedCache | None
     http: HttpClient
     allow_query_token: bool = False
     allow_form_token: bool = False
@@ -158,10 +160,11 @@ class Settings:
                 "IDGUARD_CACHE must be a cachelib cache (e.g. cachelib.RedisCache(...)), "
                 f"got {type(cache).__name__}."
             )
+        shared = SharedCache.of(cache)
         max_age = reader.raw("IDGUARD_MAX_TOKEN_AGE")
         nonces = _nonces(reader)
         return cls(
-            dpop=_dpop(reader, cache, nonces),
+            dpop=_dpop(reader, shared, nonces),
             nonces=nonces,
             allow_query_token=reader.flag("IDGUARD_ALLOW_QUERY_TOKEN", False),
             allow_form_token=reader.flag("IDGUARD_ALLOW_FORM_TOKEN", False),
@@ -179,12 +182,14 @@ class Settings:
             jwks_cache_ttl=reader.number("IDGUARD_JWKS_CACHE_TTL", 300, minimum=1),
             jwks_cooldown=reader.number("IDGUARD_JWKS_COOLDOWN", 30),
             allow_insecure_http=reader.flag("IDGUARD_ALLOW_INSECURE_HTTP", False),
-            cache=cache,
+            cache=shared,
             http=HttpClient(timeout=timeout),
         )
 
 
-def _dpop(reader: ConfigReader, cache: Any, nonces: NonceIssuer | None) -> DPoPPolicy:
+def _dpop(
+    reader: ConfigReader, cache: SharedCache | None, nonces: NonceIssuer | None
+) -> DPoPPolicy:
     """The shared DPoP rules: ``IDGUARD_DPOP_ALGORITHMS``, ``_IAT_OFFSET``, ``_IAT_LEEWAY``..."""
     try:
         algorithms = proof_algorithms(

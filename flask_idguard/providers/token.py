@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from types import MappingProxyType
 from typing import Any
 
 from ..core.cache import VerifiedCache
@@ -14,6 +13,7 @@ from ..core.discovery import IssuerMismatch
 from ..core.dpop import DPoPError
 from ..core.dpop import DPoPPolicy
 from ..core.dpop import NonceIssuer
+from ..core.frozen import freeze_claims
 from ..core.jwt import Policy
 from ..core.jwt import TokenError
 from ..core.jwt import shown
@@ -222,12 +222,14 @@ class TokenProvider(Provider):
         return state
 
     def signed_in_state(self, token: str, claims: Mapping[str, Any]) -> AuthState:
-        """Build the signed-in state from verified claims."""
+        """Build the signed-in state from verified claims (read-only, deeply: the state is
+        shared by every request with this token)."""
+        claims = freeze_claims(claims)
         org_id = claims.get("org_id")
         return AuthState(
             "signed-in",
             provider=self.name,
-            claims=MappingProxyType(dict(claims)),
+            claims=claims,
             token=token,
             token_type=self.token_type,
             scopes=self.scopes(claims),

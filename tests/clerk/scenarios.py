@@ -215,6 +215,15 @@ REDIRECT_URL = (
 KEY_MATERIAL = (
     "IdGuard refuses tokens naming key material (jku/x5u/x5c/jwk/crit); Clerk ignores them"
 )
+DEV_SYNC_TARGET = (
+    "a development primary sends its dev browser token only to the request's origin and to "
+    "configured satellites (domain, authorizedParties): IdGuard ignores (and logs) any other "
+    "__clerk_redirect_url, where Clerk redirects to it with the token"
+)
+HANDSHAKE_REFUSED = (
+    "a development instance handed a handshake token that does not verify: Clerk throws (a "
+    "500), IdGuard refuses the request with a 400 carrying the same message"
+)
 
 EXPIRED = IAT + 3600
 EXPIRED_MS = EXPIRED * 1000
@@ -935,6 +944,7 @@ def _dev_cookie_path() -> list[Scenario]:
             dev(),
             h(cookie(db, ("__client_uat", "12345"), ("__session", tok))),
             url=URL + "?__clerk_redirect_url=http://localhost:3000",
+            deviation=DEV_SYNC_TARGET,
         ),
         Scenario(
             "dev-primary-responds-before-db-sync",
@@ -944,6 +954,7 @@ def _dev_cookie_path() -> list[Scenario]:
             + "?__clerk_redirect_url="
             + quote("http://localhost:3001/dashboard?__clerk_synced=false&x=1", safe="")
             + "&__clerk_db_jwt=dvb_q",
+            deviation=DEV_SYNC_TARGET,
         ),
         Scenario(
             "dev-primary-responds-fetch",
@@ -951,6 +962,38 @@ def _dev_cookie_path() -> list[Scenario]:
             dev(),
             h(cookie(db), base=FETCH),
             url=URL + "?__clerk_redirect_url=http://localhost:3000",
+            deviation=DEV_SYNC_TARGET,
+        ),
+        Scenario(
+            "dev-primary-responds-to-authorized-party",
+            hs("primary-responds-to-syncing"),
+            dev(authorizedParties=["http://localhost:3000"]),
+            h(cookie(db, ("__client_uat", "12345"), ("__session", tok))),
+            url=URL + "?__clerk_redirect_url=http://localhost:3000/app",
+        ),
+        Scenario(
+            "dev-primary-responds-to-domain",
+            hs("primary-responds-to-syncing"),
+            dev(domain="localhost:3001"),
+            url=URL
+            + "?__clerk_redirect_url="
+            + quote("http://localhost:3001/dashboard?__clerk_synced=false&x=1", safe="")
+            + "&__clerk_db_jwt=dvb_q",
+        ),
+        Scenario(
+            "dev-primary-responds-same-origin",
+            hs("primary-responds-to-syncing"),
+            dev(),
+            h(cookie(db)),
+            url=URL + "?__clerk_redirect_url=" + quote("http://example.com/other?a=1", safe=""),
+        ),
+        Scenario(
+            "dev-primary-responds-other-origin-ignored",
+            hs("primary-responds-to-syncing"),
+            dev(authorizedParties=["http://localhost:3000"]),
+            h(cookie(db, ("__client_uat", "12345"), ("__session", tok))),
+            url=URL + "?__clerk_redirect_url=https://evil.test/",
+            deviation=DEV_SYNC_TARGET,
         ),
         Scenario(
             "dev-primary-responds-unparsable-url",
@@ -1294,6 +1337,7 @@ def _handshake_resolution() -> list[Scenario]:
             err("invalid signature"),
             dev(),
             url=URL + f"?__clerk_handshake={handshake_token(directives, by=stranger())}",
+            deviation=HANDSHAKE_REFUSED,
         ),
         Scenario(
             "hs-prod-bad-signature-falls-through",
@@ -1318,12 +1362,14 @@ def _handshake_resolution() -> list[Scenario]:
             err("Invalid handshake token category"),
             dev(),
             url=URL + f"?__clerk_handshake={handshake_token(directives, cat='cl_B7d4PD222AAA')}",
+            deviation=HANDSHAKE_REFUSED,
         ),
         Scenario(
             "hs-dev-garbage-token-raises",
             err("Handshake token verification failed"),
             dev(),
             url=URL + "?__clerk_handshake=garbage",
+            deviation=HANDSHAKE_REFUSED,
         ),
         Scenario(
             "hs-dev-expired-inner-24h-retry",
@@ -1852,6 +1898,7 @@ def _more_flows() -> list[Scenario]:
             err("Handshake token verification failed"),
             dev(jwtKey=rs384().public_pem()),
             url=URL + f"?__clerk_handshake={handshake_token([], by=rs384(), alg='RS384')}",
+            deviation=HANDSHAKE_REFUSED,
         ),
         Scenario(
             "org-dev-mismatch-param-order",
@@ -2081,6 +2128,7 @@ def _hostile_values() -> list[Scenario]:
             dev(),
             h(cookie(("__clerk_db_jwt", DB))),
             url=URL + "?__clerk_redirect_url=" + quote("http://localhost:3000/a?b=1#frag", safe=""),
+            deviation=DEV_SYNC_TARGET,
         ),
         Scenario(
             "dev-primary-responds-javascript-url",

@@ -24,6 +24,8 @@ SATELLITE = {
 }
 HANDSHAKE = f"https://{FAPI}/v1/client/handshake"
 COUNTER_1 = "__clerk_redirect_count=1; SameSite=Lax; HttpOnly; Max-Age=2"
+#: The satellites a development primary may send its dev browser token to.
+SATELLITES = {"CLERK_AUTHORIZED_PARTIES": ["http://localhost:3000", "http://localhost:3001"]}
 
 
 @dataclass
@@ -220,6 +222,7 @@ ROWS = [
         "primary_responds_to_syncing",
         "handshake",
         "primary-responds-to-syncing",
+        config=SATELLITES,
         path="/path?__clerk_redirect_url=http://localhost:3000",
         cookies={"__client_uat": "12345", "__session": "{S}"},
         location="http://localhost:3000/?__clerk_synced=true",
@@ -228,6 +231,7 @@ ROWS = [
         "primary_responds_before_dev_browser_sync",
         "handshake",
         "primary-responds-to-syncing",
+        config=SATELLITES,
         path="/path?__clerk_redirect_url=http://localhost:3001/dashboard&__clerk_db_jwt=deadbeef",
         location="http://localhost:3001/dashboard?__clerk_db_jwt=deadbeef&__clerk_synced=true",
     ),
@@ -235,6 +239,7 @@ ROWS = [
         "primary_responds_overwrites_synced_false",
         "handshake",
         "primary-responds-to-syncing",
+        config=SATELLITES,
         path="/path?__clerk_redirect_url="
         "http%3A%2F%2Flocalhost%3A3001%2Fdashboard%3F__clerk_synced%3Dfalse",
         location="http://localhost:3001/dashboard?__clerk_synced=true",

@@ -13,6 +13,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from ..shared import SharedCache
+
 __all__ = ["InProcessReplayCache", "SharedReplayCache"]
 
 logger = logging.getLogger("flask_idguard")
@@ -73,19 +75,18 @@ class SharedReplayCache:
 
     Uses the backend's atomic ``add`` (Redis ``SET NX``, memcached ``add``), so two workers
     never both accept the same proof. While the backend fails (Redis down), proofs are
-    remembered in-process and a warning is logged: replays are still caught per worker.
+    remembered in-process (:class:`~flask_idguard.core.shared.SharedCache` logs the outage):
+    replays are still caught per worker.
     """
 
     def __init__(self, cache: Any, prefix: str = "idguard:dpop:jti:") -> None:
-        self._cache = cache
+        self._cache = SharedCache(cache) if not isinstance(cache, SharedCache) else cache
         self._prefix = prefix
         self._fallback = InProcessReplayCache()
 
     def add(self, key: str, ttl: float) -> bool:
         """Remember ``key`` for ``ttl`` seconds; False when it is already remembered."""
-        timeout = max(1, int(ttl + 0.999))
-        try:
-            return bool(self._cache.add(self._prefix + _digest(key), 1, timeout=timeout))
-        except Exception as exc:
-            logger.warning("DPoP replay cache: the shared cache failed (%s); using memory", exc)
+        added = self._cache.add(self._prefix + _digest(key), 1, timeout=ttl)
+        if added is None:  # the shared cache is unavailable
             return self._fallback.add(key, ttl)
+        return added

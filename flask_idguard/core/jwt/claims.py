@@ -6,8 +6,6 @@ import json
 import logging
 import math
 from collections.abc import Mapping
-from datetime import UTC
-from datetime import datetime
 from typing import Any
 from typing import TypeGuard
 
@@ -20,8 +18,39 @@ __all__ = ["check_claims", "check_validators", "is_number", "json_equal"]
 logger = logging.getLogger("flask_idguard")
 
 
+_WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: JavaScript's time range: ±8.64e15 ms around the epoch (``TimeClip``).
+_MAX_TIME_MS = 8.64e15
+
+
+def _civil(days: int) -> tuple[int, int, int]:
+    """(year, month, day) of a day count from 1970-01-01, proleptic Gregorian, any year."""
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    month = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (month <= 2), month, doy - (153 * mp + 2) // 5 + 1
+
+
 def _http_date(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    """``new Date(ts * 1000).toUTCString()``: any number, ``Invalid Date`` past JavaScript's
+    range (a time claim far outside ``datetime``'s years never raises)."""
+    ms = ts * 1000
+    if not math.isfinite(ms) or abs(ms) > _MAX_TIME_MS:
+        return "Invalid Date"
+    days, in_day = divmod(int(ms), 86_400_000)
+    year, month, day = _civil(days)
+    minutes, seconds = divmod(in_day // 1000, 60)
+    hours, minutes = divmod(minutes, 60)
+    sign = "-" if year < 0 else ""
+    return (
+        f"{_WEEKDAYS[(days + 4) % 7]}, {day:02d} {_MONTHS[month - 1]} {sign}{abs(year):04d} "
+        f"{hours:02d}:{minutes:02d}:{seconds:02d} GMT"
+    )
 
 
 def is_number(value: object) -> TypeGuard[int | float]:
@@ -54,7 +83,8 @@ def check_claims(claims: Mapping[str, Any], policy: Policy, now: float) -> None:
         _check_audience(claims, policy)
     if policy.authorized_parties is not None:
         azp = claims.get("azp")
-        if (azp is not None or policy.azp_required) and azp not in policy.authorized_parties:
+        listed = isinstance(azp, str) and azp in policy.authorized_parties
+        if (azp is not None or policy.azp_required) and not listed:
             raise TokenError(
                 "token-invalid-authorized-parties",
                 f"Invalid JWT Authorized party claim (azp) {shown(azp)}. "

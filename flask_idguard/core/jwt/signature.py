@@ -64,9 +64,13 @@ def _check_header(header: Mapping[str, Any], policy: Policy) -> str:
             )
     if policy.typ is not None:
         typ = header.get("typ")
-        norm = typ.lower() if isinstance(typ, str) else typ
-        accepted = {t.lower() if isinstance(t, str) else t for t in policy.typ}
-        if norm not in accepted or not (typ is None or isinstance(typ, str)):
+        if typ is None:
+            ok = None in policy.typ
+        else:  # an array or object is refused before any set lookup (unhashable)
+            ok = isinstance(typ, str) and typ.lower() in {
+                t.lower() for t in policy.typ if t is not None
+            }
+        if not ok:
             expected = ", ".join(sorted(t for t in policy.typ if t is not None))
             raise TokenError(
                 "token-invalid",

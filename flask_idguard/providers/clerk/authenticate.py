@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from ...core.jwt import TokenError
 from ...core.jwt import Unverified
 from ...core.keys import KeysUnavailable
+from ...core.urls import host_is_valid
 from ...core.urls import origin_of
 from ...core.urls import with_params
 from .backend import BackendAPIError
@@ -25,16 +26,18 @@ from .cookies import session_token_in
 from .handshake import HandshakeFailed
 from .handshake import Handshakes
 from .instance import is_known_clerk_referrer
+from .js import js_number
 from .organizations import mismatched
 from .organizations import organization_target
 from .outcome import Outcome
+from .outcome import sendable_cookies
 from .request import ClerkRequest
 from .verify import ClerkVerifier
 from .verify import full_message
 from .verify import is_non_session_token
 from .verify import parse
 
-__all__ = ["ClerkAuthenticator", "HandshakeError"]
+__all__ = ["ClerkAuthenticator", "sync_origins"]
 
 logger = logging.getLogger("flask_idguard")
 
@@ -49,8 +52,12 @@ _AZP_WARNING = (
 )
 
 
-class HandshakeError(RuntimeError):
-    """A development instance received a handshake token that does not verify (Clerk raises)."""
+def sync_origins(config: ClerkConfig) -> frozenset[str]:
+    """Where a development primary may send its dev browser token besides the request's own
+    origin: ``CLERK_DOMAIN`` (http or https) and the ``CLERK_AUTHORIZED_PARTIES`` origins."""
+    urls = [f"{scheme}://{config.domain}" for scheme in ("https", "http") if config.domain]
+    origins = (origin_of(url) for url in [*urls, *config.authorized_parties])
+    return frozenset(o for o in origins if o is not None)
 
 
 class _RefreshFailed(Exception):
@@ -68,6 +75,7 @@ class ClerkAuthenticator:
         self.backend = backend
         self.production = config.production
         self.handshakes = Handshakes(verifier=verifier, backend=backend, production=self.production)
+        self.sync_origins = sync_origins(config)
         self._warned_azp = False
 
     def authenticate(self, rq: ClerkRequest) -> Outcome:
@@ -173,6 +181,7 @@ class ClerkAuthenticator:
             logger.warning("Clerk: refreshing the session failed: %s", exc)
             code = "fetch-error" if exc.code in ("fetch-error", "unexpected_error") else exc.code
             raise _RefreshFailed(code) from None
+        cookies = sendable_cookies(cookies, "refresh")
         new_token = session_token_in(cookies)
         if not new_token:
             # @clerk/backend fails inside its own code here (no reason of its own).
@@ -186,13 +195,18 @@ class ClerkAuthenticator:
     # §1.6 -------------------------------------------------------------------------------------
 
     def _cookie(self, rq: ClerkRequest) -> Outcome:
-        # 1. Handshake resolution.
-        if rq.handshake_nonce is not None or rq.handshake_token is not None:
+        # 1. Handshake resolution (a nonce only where a handshake's redirect lands, once).
+        nonce = self.handshakes.nonce(rq)
+        if nonce is not None or rq.handshake_token is not None:
             try:
-                return self.handshakes.resolve(rq)
+                return self.handshakes.resolve(rq, nonce)
             except HandshakeFailed as exc:
                 if not self.production and exc.token_invalid:
-                    raise HandshakeError(str(exc)) from None
+                    # Clerk throws (a 500); refused with a 400 instead (docs/clerk.rst).
+                    logger.error("Clerk: refusing the request: %s", exc)
+                    return Outcome.signed_out(
+                        "handshake-token-invalid", str(exc), failure="invalid_request", refuse=True
+                    )
                 logger.error("Clerk: unable to resolve handshake: %s", exc)
         # 2. Satellite sync (§11.11).
         synced = self._satellite_sync(rq)
@@ -229,20 +243,36 @@ class ClerkAuthenticator:
         the development browser must be synced and present."""
         redirect_url = rq.query.get("__clerk_redirect_url")
         if not self.config.is_satellite and redirect_url:
-            parts = urlsplit(redirect_url)
-            if parts.scheme and parts.netloc:
-                params = []
-                if rq.dev_browser_token:
-                    params.append(("__clerk_db_jwt", rq.dev_browser_token))
-                location = with_params(redirect_url, params)
-                location = with_params(location, [("__clerk_synced", "true")], replace=True)
+            location = self._sync_location(rq, redirect_url)
+            if location is not None:
                 return self._maybe(rq, "primary-responds-to-syncing", location=location)
-            logger.warning("Clerk: ignoring an unparsable __clerk_redirect_url")
+            logger.warning(
+                "Clerk: ignoring a __clerk_redirect_url that is neither this app's origin nor "
+                "a configured satellite (CLERK_DOMAIN, CLERK_AUTHORIZED_PARTIES)"
+            )
         if "__clerk_db_jwt" in rq.query:
             return self._maybe(rq, "dev-browser-sync")
         if not rq.dev_browser_token:
             return self._maybe(rq, "dev-browser-missing")
         return None
+
+    def _sync_location(self, rq: ClerkRequest, redirect_url: str) -> str | None:
+        """Where a primary answers a satellite's sync (with the dev browser token), or None
+        when ``redirect_url`` is not an http(s) URL of this app or a configured satellite:
+        the token goes nowhere else (docs/clerk.rst)."""
+        allowed = (rq.origin, *self.sync_origins)
+        # A plain host[:port] (no userinfo, backslash...), so that every URL parser agrees.
+        if not host_is_valid(urlsplit(redirect_url).netloc):
+            return None
+        if origin_of(redirect_url) not in allowed:
+            return None
+        params = []
+        if rq.dev_browser_token:
+            params.append(("__clerk_db_jwt", rq.dev_browser_token))
+        location = with_params(redirect_url, params)
+        location = with_params(location, [("__clerk_synced", "true")], replace=True)
+        # The browser parses the Location: check what it will read, not what was asked.
+        return location if origin_of(location) in allowed else None
 
     def _session(self, rq: ClerkRequest) -> Outcome:
         """Steps 6-15: the session cookie against ``__client_uat``, then the token itself."""
@@ -263,7 +293,11 @@ class ClerkAuthenticator:
             return Outcome.signed_out("token-type-mismatch")
         # 11. Outdated token: strict <, raw numbers, before the signature.
         iat = parsed.claims.get("iat")
-        if isinstance(iat, (int, float)) and not isinstance(iat, bool) and iat < uat:
+        if (
+            isinstance(iat, int | float)
+            and not isinstance(iat, bool)
+            and js_number(iat) < js_number(uat)
+        ):
             return self._maybe(rq, "session-token-iat-before-client-uat")
         # 12. Verify.
         claims = self._verify(rq, session, parsed, "cookie")

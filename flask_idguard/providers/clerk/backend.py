@@ -24,6 +24,15 @@ _HEADERS = {"Clerk-API-Version": SUPPORTED_BAPI_VERSION}
 
 #: The request path's retry policy: one more attempt at most, never a long wait.
 REQUEST_PATH_RETRY = APIRetry.policy(1, max_wait=1.0)
+#: Handshake nonces: one attempt (a request anyone can send must not cost two calls).
+NO_RETRY = APIRetry.policy(0, max_wait=0.0)
+
+
+def _segment(value: str) -> str:
+    """A path segment percent-encoded as a URL would (a lone surrogate becomes U+FFFD first,
+    as JavaScript's URL does), so a verified claim never makes ``quote()`` raise."""
+    usv = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return quote(usv, safe="")
 
 
 class BackendAPIError(Exception):
@@ -78,11 +87,12 @@ class ClerkBackend:
         *,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+        retry: APIRetry = REQUEST_PATH_RETRY,
     ) -> Any:
         try:
             query = list(params.items()) if params is not None else None
             return self.client.call(
-                method, path, params=query, body=body, retry=REQUEST_PATH_RETRY, headers=_HEADERS
+                method, path, params=query, body=body, retry=retry, headers=_HEADERS
             )
         except APIConnectionError as exc:
             raise BackendAPIError("fetch-error", str(exc)) from None
@@ -92,8 +102,10 @@ class ClerkBackend:
             ) from None
 
     def handshake_payload(self, nonce: str) -> list[str]:
-        """The ``Set-Cookie`` directives stored under a handshake nonce."""
-        data = self._call("GET", "/clients/handshake_payload", params={"nonce": nonce})
+        """The ``Set-Cookie`` directives stored under a handshake nonce (one attempt)."""
+        data = self._call(
+            "GET", "/clients/handshake_payload", params={"nonce": nonce}, retry=NO_RETRY
+        )
         directives = data.get("directives") if isinstance(data, dict) else None
         if not isinstance(directives, list):
             return []
@@ -112,7 +124,7 @@ class ClerkBackend:
         """``POST /sessions/{sid}/refresh``: the new ``Set-Cookie`` strings."""
         data = self._call(
             "POST",
-            f"/sessions/{quote(session_id, safe='')}/refresh",
+            f"/sessions/{_segment(session_id)}/refresh",
             params={"suffixed_cookies": "true"} if suffixed_cookies else None,
             body={
                 "format": "cookie",
@@ -131,9 +143,9 @@ class ClerkBackend:
         self, session_id: str, *, template: str | None = None, expires_in_seconds: int | None = None
     ) -> str:
         """A new token for the session: ``POST /sessions/{sid}/tokens[/{template}]``."""
-        path = f"/sessions/{quote(session_id, safe='')}/tokens"
+        path = f"/sessions/{_segment(session_id)}/tokens"
         if template is not None:
-            path += f"/{quote(template, safe='')}"
+            path += f"/{_segment(template)}"
         body = {"expires_in_seconds": expires_in_seconds} if expires_in_seconds is not None else {}
         data = self._call("POST", path, body=body)
         jwt = data.get("jwt") if isinstance(data, dict) else None

@@ -9,7 +9,6 @@ as absent and never raises a ``TypeError`` (research notes §4, §11.24).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 from typing import Literal
 from typing import TypeGuard
 
+from ...core.jwt import is_number
 from .js import js_trim
 
 __all__ = [
@@ -81,7 +81,7 @@ def _is_number(value: object) -> TypeGuard[float]:
 
 
 def _factor_age(value: object) -> bool:
-    return _is_number(value) and math.isfinite(value) and (value == -1 or value >= 0)
+    return is_number(value) and (value == -1 or value >= 0)  # finite, within float range
 
 
 def _fva(value: object) -> tuple[float, float] | None:

@@ -19,6 +19,7 @@ from .js import JS_INFINITY_INT
 from .js import JS_WHITESPACE
 from .js import as_double
 from .js import decode_uri_component
+from .js import js_number
 from .js import js_trim
 from .js import js_truthy
 from .verify import parse
@@ -142,10 +143,13 @@ def _claims(token: str) -> dict[str, Any] | None:
 
 
 def _number(claims: Mapping[str, Any] | None, name: str) -> float | None:
+    """A numeric claim as JavaScript reads it (an integer past the double range is ±Infinity);
+    None for NaN and anything that is not a number."""
     value = claims.get(name) if claims is not None else None
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return value
+    number = js_number(value)
+    return None if math.isnan(number) else number
 
 
 def _issuer_host(issuer: str) -> str:

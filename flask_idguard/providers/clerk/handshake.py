@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from ...core.cache import SeenOnce
 from ...core.jwt import TokenError
 from ...core.keys import KeysUnavailable
 from ...core.urls import form_query
@@ -16,6 +17,7 @@ from .cookies import session_token_in
 from .instance import handshake_base
 from .js import js_number_text
 from .outcome import Outcome
+from .outcome import sendable_cookies
 from .request import ClerkRequest
 from .verify import ClerkVerifier
 from .verify import full_message
@@ -61,6 +63,8 @@ class Handshakes:
         self.verifier = verifier
         self.backend = backend
         self.production = production
+        #: Nonces already sent to the Backend API: each is resolved once at most.
+        self.nonces_tried = SeenOnce(4096)
 
     # the redirect ------------------------------------------------------------------------------
 
@@ -112,13 +116,26 @@ class Handshakes:
 
     # resolution --------------------------------------------------------------------------------
 
-    def resolve(self, rq: ClerkRequest) -> Outcome:
-        """Apply a handshake result (nonce or token, §2.2–§2.4, §11.8–§11.10).
+    def nonce(self, rq: ClerkRequest) -> str | None:
+        """The request's handshake nonce, if it is to be resolved: only on a request a
+        handshake's redirect can be (a GET document navigation), and once per nonce, so that
+        no other request costs a Backend API call (a deliberate difference, docs/clerk.rst)."""
+        nonce = rq.handshake_nonce
+        if nonce is None or not rq.eligible_for_handshake:
+            return None
+        if not self.nonces_tried.first(nonce):
+            logger.info("Clerk: ignoring a handshake nonce already resolved")
+            return None
+        return nonce
+
+    def resolve(self, rq: ClerkRequest, nonce: str | None) -> Outcome:
+        """Apply a handshake result (``nonce``, else the token, §2.2–§2.4, §11.8–§11.10).
 
         :raises HandshakeFailed: when it cannot be applied; the caller decides whether to
-            raise (development, handshake JWT invalid) or to continue with the cookies.
+            refuse the request (development, handshake JWT invalid) or to continue with the
+            cookies.
         """
-        directives = self._directives(rq)
+        directives = sendable_cookies(self._directives(rq, nonce), "handshake")
         headers = [
             ("Access-Control-Allow-Origin", "null"),
             ("Access-Control-Allow-Credentials", "true"),
@@ -151,8 +168,7 @@ class Handshakes:
             raise HandshakeFailed(str(exc), token_invalid=False) from None
         return Outcome.signed_in(session, claims, headers=headers, location=location)
 
-    def _directives(self, rq: ClerkRequest) -> list[str]:
-        nonce = rq.handshake_nonce
+    def _directives(self, rq: ClerkRequest, nonce: str | None) -> list[str]:
         if nonce is not None:
             try:
                 return self.backend.handshake_payload(nonce)

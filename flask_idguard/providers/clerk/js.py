@@ -17,6 +17,7 @@ __all__ = [
     "JS_WHITESPACE",
     "as_double",
     "decode_uri_component",
+    "js_number",
     "js_number_text",
     "js_stringify",
     "js_trim",
@@ -61,12 +62,20 @@ def as_double(value: int) -> int:
         return JS_INFINITY_INT if value > 0 else -JS_INFINITY_INT
 
 
+def js_number(value: int | float) -> float:
+    """A JSON number as JavaScript holds it: a double, ±Infinity past the double range."""
+    try:
+        return float(value)
+    except OverflowError:  # an integer literal of hundreds of digits
+        return math.inf if value > 0 else -math.inf
+
+
 def js_truthy(value: object) -> bool:
     """JavaScript truthiness of a JSON value."""
     if value is None or value is False:
         return False
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return value != 0 and not math.isnan(value)
+        return value != 0 and not math.isnan(js_number(value))
     if isinstance(value, str):
         return value != ""
     return True  # true, arrays and objects, even empty ones

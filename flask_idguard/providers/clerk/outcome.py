@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
 from typing import NamedTuple
 
+from ...errors import header_value_ok
 from ...state import Failure
 from ...state import Status
 from .claims import SessionFields
 
-__all__ = ["Outcome", "failure_for"]
+__all__ = ["Outcome", "failure_for", "sendable_cookies"]
+
+logger = logging.getLogger("flask_idguard")
 
 #: Reasons meaning "no usable session credentials" (a bare 401 challenge for API callers).
 _NO_CREDENTIALS = frozenset(
@@ -33,13 +37,18 @@ _NO_CREDENTIALS = frozenset(
 _UNAVAILABLE = frozenset({"jwk-remote-failed-to-load", "secret-key-invalid"})
 
 
-def _header_safe(value: str) -> bool:
-    """Whether a value can be sent as a header (Fetch drops the header otherwise)."""
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return not any(c in value for c in "\r\n\0")
+def sendable_cookies(directives: Iterable[str], source: str) -> list[str]:
+    """The ``Set-Cookie`` values from the Backend API or a handshake that can be sent as
+    headers; any other is dropped and logged (Clerk throws on it)."""
+    kept = []
+    for directive in directives:
+        if header_value_ok(directive.strip(" \t\r\n")):
+            kept.append(directive)
+        else:
+            logger.warning(
+                "Clerk: dropping a %s Set-Cookie value that is not a header value", source
+            )
+    return kept
 
 
 def failure_for(reason: str) -> Failure:
@@ -70,6 +79,8 @@ class Outcome(NamedTuple):
     failure: Failure | None = None
     #: The auth fields of ``claims``, when a step already read them (organization sync).
     fields: SessionFields | None = None
+    #: The request is refused outright with ``failure``'s error (see ``AuthState.refuse``).
+    refuse: bool = False
 
     @classmethod
     def signed_out(
@@ -80,6 +91,7 @@ class Outcome(NamedTuple):
         headers: Iterable[tuple[str, str]] = (),
         location: str | None = None,
         failure: Failure | None = None,
+        refuse: bool = False,
     ) -> Outcome:
         return cls(
             "signed-out",
@@ -88,6 +100,7 @@ class Outcome(NamedTuple):
             headers=tuple(headers),
             location=location,
             failure=failure or failure_for(reason),
+            refuse=refuse,
         )
 
     @classmethod
@@ -117,6 +130,6 @@ class Outcome(NamedTuple):
             ("x-clerk-auth-status", self.status),
             ("x-clerk-auth-reason", self.reason or ""),
         )
-        if self.message and _header_safe(self.message):
+        if self.message and header_value_ok(self.message):
             out += (("x-clerk-auth-message", self.message),)
         return out

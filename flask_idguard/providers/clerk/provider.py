@@ -7,7 +7,6 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from types import MappingProxyType
 
 from joserfc.jwk import RSAKey
 
@@ -130,6 +129,7 @@ class ClerkProvider(Provider):
                 token_type="session_token",
                 headers=headers,
                 redirect=outcome.location,
+                refuse=outcome.refuse,
             )
         assert outcome.token is not None and outcome.claims is not None
         try:
@@ -162,7 +162,7 @@ class ClerkProvider(Provider):
         return AuthState(
             "signed-in",
             provider=self.name,
-            claims=MappingProxyType(dict(claims)),
+            claims=claims,  # the verifier's read-only view, built once per token
             token=outcome.token,
             token_type="session_token",
             org_id=fields.org_id,

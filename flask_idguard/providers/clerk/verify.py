@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 from functools import cached_property
-from functools import lru_cache
 from typing import Any
 
+from ...core.cache import SizedLRU
 from ...core.cache import VerifiedCache
+from ...core.cache import deep_size
+from ...core.frozen import freeze_claims
 from ...core.jwt import Policy
 from ...core.jwt import TokenError
 from ...core.jwt import Unverified
@@ -69,19 +71,30 @@ def is_non_session_token(parsed: Unverified) -> bool:
     return "cat" in header and header["cat"] not in _ALLOWED_CATEGORIES
 
 
-@lru_cache(maxsize=1024)
+#: Tokens parsed lately, bounded by the bytes they hold: cookies are unauthenticated input.
+PARSED: SizedLRU[Unverified] = SizedLRU(4 * 1024 * 1024)
+
+
 def parse(token: str) -> Unverified:
     """Decode ``token`` without verifying it; errors carry Clerk's two form messages.
 
-    Remembered for the last tokens seen: a session cookie is read by several steps of a
-    request and by every request of a page. The result must not be mutated.
+    Remembered for the last tokens seen (a few MiB of them): a session cookie is read by
+    several steps of a request and by every request of a page. The result must not be
+    mutated.
     """
+    parsed = PARSED.get(token)
+    if parsed is not None:
+        return parsed
     try:
-        return decode_unverified(token)
+        parsed = decode_unverified(token)
     except TokenError as exc:
         if exc.message == _THREE_PARTS:
             raise
         raise TokenError("token-invalid", _UNDECODABLE) from None
+    base = deep_size(token) + deep_size(parsed.signing_input) + deep_size(parsed.signature)
+    cost = base + deep_size((parsed.header, parsed.claims), PARSED.max_entry)
+    PARSED.put(token, parsed, cost)
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -122,7 +135,8 @@ class ClerkVerifier:
     def verify_session(
         self, parsed: Unverified, *, now: float | None = None, skew: float | None = None
     ) -> Mapping[str, Any]:
-        """Clerk's ``verifyToken``: the verified claims, or :class:`TokenError` with Clerk's words.
+        """Clerk's ``verifyToken``: the verified claims (a read-only view, remembered within
+        their validity window), or :class:`TokenError` with Clerk's words.
 
         :raises KeysUnavailable: when the Backend API JWKS cannot be had.
         """
@@ -143,11 +157,12 @@ class ClerkVerifier:
             check_claims(parsed.claims, policy, now)
         except TokenError as exc:
             raise self._clerk_error(exc, parsed.claims) from None
+        claims = freeze_claims(parsed.claims)  # handed to views: read-only, built once
         if skew is None:
-            start, until = policy.window(parsed.claims)
+            start, until = policy.window(claims)
             until = min(until, now + self._verified.max_age)
-            self._verified.put(key, start, until, parsed.claims)
-        return parsed.claims
+            self._verified.put(key, start, until, claims)
+        return claims
 
     def verify_handshake(self, parsed: Unverified) -> Mapping[str, Any]:
         """``verifyHandshakeToken``: ``typ``, ``alg``, the ``cat`` allow-list and the signature.
@@ -178,7 +193,7 @@ class ClerkVerifier:
                 action=ACTION,
             )
         alg = header.get("alg")
-        if alg not in ALGORITHMS:
+        if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise TokenError(
                 "token-invalid-algorithm",
                 f"Invalid JWT algorithm {js_stringify(alg)}. Supported: RS256,RS384,RS512.",

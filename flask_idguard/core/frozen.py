@@ -1,0 +1,81 @@
+"""Read-only claims: verified claims are handed to every request that presents the same token,
+so what a view receives must not change what the next request sees.
+
+:func:`freeze_claims` copies parsed JSON once, when a token is verified: the top level becomes a
+``MappingProxyType``, nested objects a :class:`FrozenDict` and arrays a :class:`FrozenList`.
+Both subclass ``dict``/``list``, so ``isinstance`` checks and JSON encoding work as before;
+every mutating method raises ``TypeError``. ``copy.deepcopy`` gives plain, mutable copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+from typing import NoReturn
+
+__all__ = ["FrozenDict", "FrozenList", "freeze", "freeze_claims", "thaw"]
+
+
+def _refuse(obj: object, *args: Any, **kwargs: Any) -> NoReturn:
+    raise TypeError(f"verified claims are read-only ({type(obj).__name__})")
+
+
+class FrozenDict(dict[str, Any]):
+    """A JSON object of verified claims: a ``dict`` that refuses changes."""
+
+    __slots__ = ()
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return FrozenDict, (dict(self),)
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return {key: thaw(value) for key, value in self.items()}
+
+
+class FrozenList(list[Any]):
+    """A JSON array of verified claims: a ``list`` that refuses changes."""
+
+    __slots__ = ()
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return FrozenList, (list(self),)
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return [thaw(value) for value in self]
+
+
+def freeze(value: Any) -> Any:
+    """``value`` (parsed JSON) with every object and array replaced by a read-only copy."""
+    kind = type(value)
+    if kind is dict or kind is FrozenDict:
+        return FrozenDict({key: freeze(item) for key, item in value.items()})
+    if kind is list or kind is FrozenList:
+        return FrozenList([freeze(item) for item in value])
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A plain, mutable deep copy of (frozen) JSON."""
+    if isinstance(value, dict):
+        return {key: thaw(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [thaw(item) for item in value]
+    return value
+
+
+def freeze_claims(claims: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Verified claims as a read-only view, deeply; built once per verified token."""
+    return MappingProxyType({key: freeze(value) for key, value in claims.items()})
