@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask import jsonify
+from hypothesis import settings
 from werkzeug.serving import make_server
 
 from flask_idguard import IdGuard
@@ -22,6 +24,12 @@ from flask_idguard import has_role
 from flask_idguard import requires_auth
 from flask_idguard import scopes_include
 from flask_idguard.testing import TestIssuer
+
+# CI runs the property tests on a fixed sequence of examples (derived from each test), so a
+# run is reproducible and a failure is a real one; locally they explore new examples each run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 AppFactory = Callable[..., Flask]
 
