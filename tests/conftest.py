@@ -125,3 +125,28 @@ def serve() -> Iterator[Callable[[Flask], str]]:
     yield start
     for server in servers:
         server.shutdown()
+
+
+def organization_app(config: dict[str, Any]) -> Flask:
+    """An app with a dashboard reporting the user and organization, and a billing page behind
+    ``org:billing:manage`` (the Clerk toolkit's and the local identity provider's tests)."""
+    app = Flask("organization-app")
+    app.config.update(config)
+    IdGuard(app)
+
+    @app.get("/dashboard")
+    @requires_auth
+    def dashboard() -> Any:
+        return {
+            "user_id": current_auth.user_id,
+            "org_id": current_auth.org_id,
+            "org_role": current_auth.org_role,
+            "permissions": sorted(current_auth.org_permissions),
+        }
+
+    @app.get("/billing")
+    @has_permission("org:billing:manage")
+    def billing() -> Any:
+        return {"ok": True}
+
+    return app

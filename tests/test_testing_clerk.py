@@ -10,38 +10,17 @@ import pytest
 import requests
 from flask import Flask
 
-from flask_idguard import IdGuard
-from flask_idguard import current_auth
-from flask_idguard import has_permission
-from flask_idguard import requires_auth
 from flask_idguard.devidp import DevIdP
 from flask_idguard.testing import ClerkTestInstance
 from flask_idguard.testing import TestIssuer
+
+from .conftest import organization_app
 
 PAGE = {"Sec-Fetch-Dest": "document", "Accept": "text/html"}
 
 
 def make_app(config: dict[str, Any]) -> Flask:
-    app = Flask("users-app")
-    app.config.update(config)
-    IdGuard(app)
-
-    @app.get("/dashboard")
-    @requires_auth
-    def dashboard() -> Any:
-        return {
-            "user_id": current_auth.user_id,
-            "org_id": current_auth.org_id,
-            "org_role": current_auth.org_role,
-            "permissions": sorted(current_auth.org_permissions),
-        }
-
-    @app.get("/billing")
-    @has_permission("org:billing:manage")
-    def billing() -> Any:
-        return {"ok": True}
-
-    return app
+    return organization_app(config)
 
 
 @pytest.mark.parametrize("instance", ["production", "development"])

@@ -13,13 +13,11 @@ import pytest
 import requests
 from flask import Flask
 
-from flask_idguard import IdGuard
-from flask_idguard import current_auth
-from flask_idguard import has_permission
-from flask_idguard import requires_auth
 from flask_idguard.devidp import DevIdP
 from flask_idguard.devidp import DevIdPConfig
 from flask_idguard.devidp.keys import SigningKey
+
+from ..conftest import organization_app
 
 #: What a browser sends on a page navigation.
 NAVIGATION = {"Sec-Fetch-Dest": "document", "Accept": "text/html"}
@@ -61,27 +59,10 @@ class Browser:
 
 
 def app_for(env: dict[str, str], **config: Any) -> Flask:
-    """A small app on the provider's Clerk instance: a dashboard, an admin page."""
-    app = Flask("devidp-test-app")
-    app.config.update({k: v for k, v in env.items() if k.startswith("CLERK_")}, **config)
-    IdGuard(app)
-
-    @app.get("/dashboard")
-    @requires_auth
-    def dashboard() -> Any:
-        return {
-            "user_id": current_auth.user_id,
-            "org_id": current_auth.org_id,
-            "org_role": current_auth.org_role,
-            "permissions": sorted(current_auth.org_permissions),
-        }
-
-    @app.get("/billing")
-    @has_permission("org:billing:manage")
-    def billing() -> Any:
-        return {"ok": True}
-
-    return app
+    """A small app on the provider's Clerk instance (its ``CLERK_*`` keys): a dashboard, a
+    billing page behind a permission."""
+    clerk = {k: v for k, v in env.items() if k.startswith("CLERK_")}
+    return organization_app({**clerk, **config})
 
 
 @pytest.fixture(autouse=True, scope="session")
