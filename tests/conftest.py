@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
+from typing import NoReturn
 
 import pytest
 from flask import Flask
@@ -150,3 +151,11 @@ def organization_app(config: dict[str, Any]) -> Flask:
         return {"ok": True}
 
     return app
+
+
+def unavailable(why: str) -> NoReturn:
+    """A test dependency (node, Chromium, Redis) is missing: skip with the reason, or fail when
+    ``CI`` is set, since CI installs every one of them."""
+    if os.environ.get("CI"):
+        pytest.fail(why)
+    pytest.skip(why)

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ..conftest import unavailable
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
     from playwright.sync_api import Page
@@ -61,10 +63,7 @@ def chromium() -> Iterator[Browser]:
     Playwright's ``launch`` starts it on a new temporary user-data dir and removes it after."""
     problem = _missing()
     if problem is not None:
-        why = f"the real-browser tests cannot run: {problem}"
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
+        unavailable(f"the real-browser tests cannot run: {problem}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -37,6 +37,7 @@ from flask_idguard import IdGuard
 from flask_idguard import current_auth
 from flask_idguard.errors import ConfigurationError
 
+from ..conftest import unavailable
 from .scenarios import API_URL
 from .scenarios import Scenario
 from .scenarios import scenarios
@@ -93,21 +94,21 @@ def _missing_install() -> str | None:
     return None
 
 
+def clerk_backend_node(what: str) -> tuple[str, dict[str, str]]:
+    """node and its environment for running @clerk/backend, or skip (fail under CI) saying
+    why ``what`` cannot run."""
+    problem = _missing_install()
+    if problem is not None:
+        unavailable(f"{what} cannot run: {problem}; run `make differential-deps`")
+    node = shutil.which("node")
+    assert node is not None
+    return node, {"PATH": os.environ.get("PATH", ""), "CLERK_TELEMETRY_DISABLED": "1"}
+
+
 @pytest.fixture(scope="session")
 def clerk_results() -> dict[str, dict[str, Any]]:
     """Every scenario through @clerk/backend, in one node run: {id: result}."""
-    problem = _missing_install()
-    if problem is not None:
-        why = (
-            f"differential test against @clerk/backend cannot run: {problem}; "
-            "run `make differential-deps`"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
-    node = shutil.which("node")
-    assert node is not None
-    env = {"PATH": os.environ.get("PATH", ""), "CLERK_TELEMETRY_DISABLED": "1"}
+    node, env = clerk_backend_node("differential test against @clerk/backend")
     payload = json.dumps([s.node_input() for s in scenarios()])
     proc = subprocess.run(
         [node, "authenticate.mjs"],

@@ -13,9 +13,11 @@ import pytest
 import requests
 from flask import Flask
 
+from flask_idguard.devidp import DEFAULT_SEED
 from flask_idguard.devidp import DevIdP
 from flask_idguard.devidp import DevIdPConfig
 from flask_idguard.devidp.keys import SigningKey
+from flask_idguard.devidp.store import Store
 
 from ..conftest import organization_app
 
@@ -93,3 +95,16 @@ def idp(instance: str) -> Iterator[DevIdP]:
 @pytest.fixture
 def browser() -> Browser:
     return Browser()
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[DevIdP]:
+    with DevIdP().serve() as idp:
+        yield idp
+
+
+@pytest.fixture
+def provider(served: DevIdP) -> DevIdP:
+    """The module's provider with the seed's users again (keys and server are kept)."""
+    served.store = Store(DEFAULT_SEED)
+    return served

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,26 +30,11 @@ from flask_idguard import current_auth
 from flask_idguard import requires_auth
 from flask_idguard import scopes_include
 from flask_idguard.core.jwt import decode_unverified
-from flask_idguard.devidp import DEFAULT_SEED
 from flask_idguard.devidp import DevIdP
-from flask_idguard.devidp.store import Store
 from flask_idguard.devidp.users_json import AUTH0_CONNECTION
 from flask_idguard.testing import DPoPKey
 
 CLIENT = {"client_id": "devidp-machine", "client_secret": "devidp-machine-secret"}
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[DevIdP]:
-    with DevIdP().serve() as idp:
-        yield idp
-
-
-@pytest.fixture
-def provider(served: DevIdP) -> DevIdP:
-    """The module's provider with the seed's users again (keys and server are kept)."""
-    served.store = Store(DEFAULT_SEED)
-    return served
 
 
 def token_answer(

@@ -15,9 +15,7 @@ without it, and failed instead when ``CI`` is set.
 from __future__ import annotations
 
 import json
-import os
 import select
-import shutil
 import subprocess
 import tempfile
 import time
@@ -40,7 +38,7 @@ from flask_idguard.devidp import DevIdPConfig
 from flask_idguard.providers.clerk.instance import cookie_suffix
 
 from ..clerk.test_differential import NODE_DIR
-from ..clerk.test_differential import _missing_install
+from ..clerk.test_differential import clerk_backend_node
 
 #: Seconds to wait for node's answer to one job.
 JOB_TIMEOUT = 20
@@ -112,18 +110,7 @@ class ClerkSDK:
 
 @pytest.fixture(scope="module")
 def sdk() -> Iterator[ClerkSDK]:
-    problem = _missing_install()
-    if problem is not None:
-        why = (
-            f"@clerk/backend against the local identity provider cannot run: {problem}; "
-            "run `make differential-deps`"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
-    node = shutil.which("node")
-    assert node is not None
-    env = {"PATH": os.environ.get("PATH", ""), "CLERK_TELEMETRY_DISABLED": "1"}
+    node, env = clerk_backend_node("@clerk/backend against the local identity provider")
     with tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(
             [node, "devidp.mjs"],

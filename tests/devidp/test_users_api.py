@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,24 +19,9 @@ from flask_idguard import APIAuthenticationFailed
 from flask_idguard import APINotFound
 from flask_idguard import APIRequestInvalid
 from flask_idguard import ClerkClient
-from flask_idguard.devidp import DEFAULT_SEED
 from flask_idguard.devidp import DevIdP
-from flask_idguard.devidp.store import Store
 
 SEEDED = ["user_carol", "user_bob", "user_alice"]  # newest first: Clerk's -created_at
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[DevIdP]:
-    with DevIdP().serve() as idp:
-        yield idp
-
-
-@pytest.fixture
-def provider(served: DevIdP) -> DevIdP:
-    """The module's provider with the seed's users again (keys and server are kept)."""
-    served.store = Store(DEFAULT_SEED)
-    return served
 
 
 @pytest.fixture

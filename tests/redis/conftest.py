@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import requests
 
+from ..conftest import unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 #: The public host every worker is reached as, as behind a load balancer.
 HOST = "api.test"
@@ -88,10 +90,7 @@ def redis_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
     """Start Redis servers (stopped at the end of the session); skip without redis-server."""
     problem = _missing()
     if problem is not None:
-        why = f"the Redis scale-out tests cannot run: {problem}"
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
+        unavailable(f"the Redis scale-out tests cannot run: {problem}")
     started: list[RedisServer] = []
 
     def start() -> RedisServer:
