@@ -167,6 +167,7 @@ def clerk_app(issuer: TestIssuer) -> Flask:
         CLERK_PUBLISHABLE_KEY=CLERK_PK,
         CLERK_SECRET_KEY="sk_live_bench",
         CLERK_JWT_KEY=issuer.public_pem(),
+        CLERK_AUTHORIZED_PARTIES=["https://example.com"],
     )
     IdGuard(app)
 
@@ -179,7 +180,8 @@ def clerk_app(issuer: TestIssuer) -> Flask:
 
 
 def clerk_cookies(issuer: TestIssuer) -> dict[str, str]:
-    """A browser's document navigation with a valid Clerk session (valid for an hour)."""
+    """A browser's document navigation with a valid Clerk session (valid for an hour), from
+    another page of the same site."""
     now = int(time.time())
     claims = {"iss": f"https://{CLERK_FAPI}", "sub": "user_1", "sid": "sess_1", "iat": now,
               "azp": "https://example.com", "nbf": now - 10, "exp": now + 3600}  # fmt: skip
@@ -187,6 +189,7 @@ def clerk_cookies(issuer: TestIssuer) -> dict[str, str]:
     return {
         "Host": "example.com",
         "Sec-Fetch-Dest": "document",
+        "Referer": "http://example.com/",
         "Cookie": f"__client_uat={now - 60}; __session={token}",
     }
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from typing import cast
 
 from flask import Flask
 from flask import Response
@@ -19,6 +20,8 @@ from flask import current_app
 from flask import g
 from flask import has_request_context
 from flask import request
+from flask.wrappers import Request
+from werkzeug.local import LocalProxy
 
 from .core.jwt import TokenError
 from .core.jwt import shown
@@ -38,7 +41,7 @@ from .signals import request_authenticated
 from .state import AuthState
 from .users import UsersClients
 
-__all__ = ["G_KEY", "IdGuardState", "after_request", "app_state"]
+__all__ = ["G_KEY", "IdGuardState", "after_request", "app_state", "current_request"]
 
 logger = logging.getLogger("flask_idguard")
 
@@ -80,6 +83,16 @@ class IdGuardState:
     @cached_property
     def token_providers(self) -> tuple[TokenProvider, ...]:
         return tuple(p for p in self.providers if isinstance(p, TokenProvider))
+
+    @cached_property
+    def cookie_provider(self) -> Provider | None:
+        """The provider that decides a request without an ``Authorization`` header (Clerk),
+        asked first for a decision it remembers; None when a token provider could answer such
+        a request (query or form tokens allowed)."""
+        s = self.settings
+        if s.allow_query_token or s.allow_form_token:
+            return None
+        return next((p for p in self.providers if not isinstance(p, TokenProvider)), None)
 
     @cached_property
     def header_only(self) -> bool:
@@ -140,7 +153,7 @@ class IdGuardState:
     def before_request(self) -> Response | None:
         """The ``before_request`` hook: compute the state once, keep it on ``g``."""
         state = self.auth_state()
-        setattr(g, G_KEY, state)
+        setattr(g._get_current_object(), G_KEY, state)  # one proxy look-up, not two
         if state.redirect is not None:
             return Response(status=307, headers={"Location": state.redirect})
         if state.refuse:
@@ -157,7 +170,8 @@ class IdGuardState:
 
     def _ask_providers(self) -> AuthState:
         """Ask the providers, in order, for the current request's auth state."""
-        environ = request.environ
+        req = current_request()
+        environ = req.environ
         host = environ.get("HTTP_HOST")
         if host is not None and host not in self._good_hosts and not self._new_host_ok(environ):
             return _BAD_HOST  # nothing is authenticated on a request with a forged Host
@@ -172,9 +186,19 @@ class IdGuardState:
                     hit = token_provider.cached_state(header[7:], now)
                     if hit is not None:
                         return hit
+        else:
+            cookies = self.cookie_provider
+            if (
+                cookies is not None
+                and "HTTP_AUTHORIZATION" not in environ
+                and "HTTP_DPOP" not in environ
+            ):
+                hit = cookies.remembered(environ, time.time())
+                if hit is not None:
+                    return hit
         settings = self.settings
         ctx = RequestContext(
-            request,
+            req,
             routing=self.routing,
             allow_query=settings.allow_query_token,
             allow_form=settings.allow_form_token,
@@ -219,6 +243,12 @@ def _unanswered(ctx: RequestContext) -> AuthState:
     )
 
 
+def current_request() -> Request:
+    """The request object behind Flask's ``request`` proxy, looked up once: each attribute
+    read through the proxy costs a look-up, and the hooks run on every request."""
+    return cast("LocalProxy[Request]", request)._get_current_object()
+
+
 def app_state() -> IdGuardState:
     """The current app's :class:`IdGuardState`: the one accessor of ``app.extensions``."""
     state = current_app.extensions.get("idguard")
@@ -234,7 +264,8 @@ def app_state() -> IdGuardState:
 def after_request(response: Response) -> Response:
     """The ``after_request`` hook: the state's headers; ``Cache-Control: private`` for a 2xx
     answer to a request whose token came in the query string."""
-    state: AuthState | None = g.get(G_KEY)
+    stored = g._get_current_object().__dict__  # one proxy look-up: this runs on every request
+    state: AuthState | None = stored.get(G_KEY)
     if state is not None and state.headers:
         for name, value in state.headers:
             if header_value_ok(value):
@@ -242,7 +273,7 @@ def after_request(response: Response) -> Response:
             else:
                 logger.warning("IdGuard: dropping a %s header that is not a header value", name)
     if (
-        g.get(_G_QUERY_TOKEN)
+        stored.get(_G_QUERY_TOKEN)
         and 200 <= response.status_code < 300
         and "Cache-Control" not in response.headers
     ):

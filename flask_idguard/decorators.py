@@ -22,6 +22,7 @@ from flask import redirect as redirect_response
 from flask import request
 
 from .app_state import app_state
+from .app_state import current_request
 from .auth import current_auth_state
 from .core.jwt import json_equal
 from .core.urls import without_params
@@ -59,7 +60,7 @@ def _guard(*checks: Check, vary: bool = False) -> Callable[[F], F]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                if request.method != "OPTIONS":
+                if current_request().method != "OPTIONS":
                     if vary:
                         after_this_request(_vary)
                     state = current_auth_state()

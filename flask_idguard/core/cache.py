@@ -8,6 +8,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from collections.abc import Hashable
 from typing import Generic
 from typing import TypeVar
 
@@ -23,16 +24,17 @@ class VerifiedCache(Generic[V]):
 
     Entries live until the token's ``exp`` (plus leeway) or ``max_age`` seconds,
     whichever comes first, so a key withdrawn upstream stops working within
-    ``max_age`` even for tokens seen before.
+    ``max_age`` even for tokens seen before. Keys are tokens, or any hashable value
+    that stands for everything a decision read (Clerk's remembered cookie decisions).
     """
 
     def __init__(self, size: int = 4096, max_age: float = 60.0) -> None:
         self._size = size
         self.max_age = max_age
-        self._entries: dict[str, tuple[float, float, V]] = {}
+        self._entries: dict[Hashable, tuple[float, float, V]] = {}
         self._lock = threading.Lock()
 
-    def get(self, token: str, now: float) -> V | None:
+    def get(self, token: Hashable, now: float) -> V | None:
         entry = self._entries.get(token)
         if entry is None:
             return None
@@ -41,7 +43,12 @@ class VerifiedCache(Generic[V]):
             return state
         return None
 
-    def put(self, token: str, not_before: float, until: float, state: V) -> None:
+    def window(self, token: Hashable) -> tuple[float, float] | None:
+        """When the entry for ``token`` is usable (``not_before``, ``until``), if there is one."""
+        entry = self._entries.get(token)
+        return None if entry is None else (entry[0], entry[1])
+
+    def put(self, token: Hashable, not_before: float, until: float, state: V) -> None:
         with self._lock:
             if len(self._entries) >= self._size:
                 for old in list(self._entries)[: self._size // 8 or 1]:

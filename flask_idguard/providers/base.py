@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from abc import ABC
 from abc import abstractmethod
+from collections.abc import Mapping
+from typing import Any
 
 from ..state import AuthState
 from .request import RequestContext
@@ -29,6 +31,11 @@ class Provider(ABC):
     @abstractmethod
     def authenticate(self, ctx: RequestContext) -> AuthState | None:
         """The request's auth state, or None when this provider has nothing to say."""
+
+    def remembered(self, environ: Mapping[str, Any], now: float) -> AuthState | None:
+        """A decision already made for a request with the same inputs (a cookie provider's
+        fast path, asked only when the request has no ``Authorization`` header), or None."""
+        return None
 
     def challenge_offer(self) -> tuple[bool, tuple[str, ...]]:
         """What its refusals' ``WWW-Authenticate`` offers: ``Bearer``?, the DPoP ``algs``."""

@@ -7,6 +7,8 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
 
 from joserfc.jwk import RSAKey
 
@@ -28,6 +30,7 @@ from .claims import session_fields
 from .config import ClerkConfig
 from .instance import cookie_suffix
 from .outcome import Outcome
+from .remembered import RememberedDecisions
 from .request import ClerkRequest
 from .verify import ClerkVerifier
 from .verify import parse
@@ -63,6 +66,7 @@ class ClerkProvider(Provider):
             skew=settings.clock_skew,
         )
         self.authenticator = ClerkAuthenticator(config, self.verifier, self.backend)
+        self.decisions = RememberedDecisions()
 
     def __repr__(self) -> str:
         return f"ClerkProvider({self.config.publishable_key.frontend_api!r})"
@@ -112,7 +116,38 @@ class ClerkProvider(Provider):
                 iss = None
             if not self.owns_issuer(iss if isinstance(iss, str) else None):
                 return None
-        return self.state(self.authenticator.authenticate(rq))
+        outcome = self.authenticator.authenticate(rq)
+        state = self.state(outcome)
+        if state.status == "signed-in" and not outcome.headers and outcome.location is None:
+            self._remember(ctx, rq, outcome.token, outcome.claims, state)
+        return state
+
+    def remembered(self, environ: Mapping[str, Any], now: float) -> AuthState | None:
+        """The signed-in decision made for a request with the same inputs (:mod:`.remembered`)."""
+        return self.decisions.get(environ, now)
+
+    def _remember(
+        self,
+        ctx: RequestContext,
+        rq: ClerkRequest,
+        token: str | None,
+        claims: Mapping[str, Any] | None,
+        state: AuthState,
+    ) -> None:
+        """Remember a signed-in cookie decision that depends on :data:`.remembered.INPUTS`
+        only: no header token, no handshake token or nonce, no redirect count (whose
+        handling logs), no ``__clerk_*`` query parameter."""
+        if token is None or claims is None or ctx.authorization is not None:
+            return
+        if rq.handshake_token is not None or rq.handshake_nonce is not None:
+            return
+        if rq.redirect_count != 0 or any(name.startswith("__clerk") for name in rq.query):
+            return
+        window = self.verifier.verified_window(parse(token))
+        exp = claims.get("exp")
+        if window is None or isinstance(exp, bool) or not isinstance(exp, int | float):
+            return
+        self.decisions.put(ctx.request.environ, window[0], min(window[1], float(exp)), state)
 
     def state(self, outcome: Outcome) -> AuthState:
         """The :class:`AuthState` of a decided request."""

@@ -97,6 +97,11 @@ def parse(token: str) -> Unverified:
     return parsed
 
 
+def _cache_key(parsed: Unverified) -> str:
+    """The verified-token cache's key: the signing input and the signature's bytes."""
+    return (parsed.signing_input + b"." + parsed.signature).decode("latin-1")
+
+
 @dataclass(frozen=True)
 class ClerkVerifier:
     """Verifies session and handshake tokens of one Clerk instance.
@@ -141,8 +146,7 @@ class ClerkVerifier:
         :raises KeysUnavailable: when the Backend API JWKS cannot be had.
         """
         now = time.time() if now is None else now
-        token = parsed.signing_input + b"." + parsed.signature
-        key = token.decode("latin-1")
+        key = _cache_key(parsed)
         if skew is None:
             cached = self._verified.get(key, now)
             if cached is not None:
@@ -163,6 +167,10 @@ class ClerkVerifier:
             until = min(until, now + self._verified.max_age)
             self._verified.put(key, start, until, claims)
         return claims
+
+    def verified_window(self, parsed: Unverified) -> tuple[float, float] | None:
+        """When the remembered verification of ``parsed`` is usable (start, until), if it is."""
+        return self._verified.window(_cache_key(parsed))
 
     def verify_handshake(self, parsed: Unverified) -> Mapping[str, Any]:
         """``verifyHandshakeToken``: ``typ``, ``alg``, the ``cat`` allow-list and the signature.
