@@ -63,7 +63,11 @@ def main() -> None:
     from flask_idguard.devidp import DevIdP
     from flask_idguard.devidp import DevIdPConfig
 
-    idp = DevIdP(DevIdPConfig(base_url=f"http://127.0.0.1:{args.idp_port}"))
+    idp = DevIdP(
+        DevIdPConfig(
+            base_url=f"http://127.0.0.1:{args.idp_port}", webhook_url=app_url + "/webhooks/clerk"
+        )
+    )
     with idp.serve(port=args.idp_port):
         app = create_app(offline_config(idp))
         print(banner(idp, app_url), flush=True)
