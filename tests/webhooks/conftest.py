@@ -100,7 +100,7 @@ def webhook_app(**config: Any) -> Flask:
         return {
             "event": event.to_dict(),
             "id": event.id,
-            "timestamp": event.timestamp,
+            "signed_at": event.signed_at,
             "body": request.get_data(as_text=True),
             "json_type": (request.get_json(silent=True) or {}).get("type"),
         }

@@ -59,29 +59,36 @@ class ReplayCache(Protocol):
     def add(self, key: str, ttl: float) -> bool: ...
 
 
+#: What Clerk's ``verifyWebhook`` (``@clerk/backend`` 3.25) returns of the payload, besides
+#: ``type`` and ``object``.
+_RETURNED = ("data", "event_attributes", "timestamp", "instance_id")
+
+
 @dataclass(frozen=True)
 class WebhookEvent:
-    """A verified delivery. ``type``, ``object``, ``data`` and ``event_attributes`` are what
-    Clerk's ``verifyWebhook`` returns; ``id`` (``svix-id``, the same on every retry of one
-    message: the key for idempotent handling), ``timestamp`` and the whole ``payload`` are
-    added."""
+    """A verified delivery.
+
+    ``type``, ``object`` (always ``"event"``), ``data``, ``event_attributes``, ``timestamp``
+    (Clerk's, in milliseconds) and ``instance_id`` are what Clerk's ``verifyWebhook`` returns.
+    Added: ``id`` (``svix-id``, the same on every retry of one message: the key for idempotent
+    handling), ``signed_at`` (``svix-timestamp``, seconds) and the whole ``payload``.
+    """
 
     id: str
-    timestamp: int
+    signed_at: int
     type: str
-    data: Any
+    data: Any = None
     object: str = "event"
     event_attributes: Any = None
+    timestamp: Any = None
+    instance_id: Any = None
     payload: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The event as Clerk's ``verifyWebhook`` returns it."""
-        return {
-            "type": self.type,
-            "object": self.object,
-            "data": self.data,
-            "event_attributes": self.event_attributes,
-        }
+        """The event as Clerk's ``verifyWebhook`` returns it (absent members left out)."""
+        out = {"type": self.type, "object": "event"}
+        out.update({k: self.payload[k] for k in _RETURNED if k in self.payload})
+        return out
 
 
 def signing_key(secret: str) -> bytes:
@@ -151,11 +158,12 @@ class WebhookVerifier:
             )
         return WebhookEvent(
             id=msg_id,
-            timestamp=int(timestamp),
+            signed_at=int(timestamp),
             type=payload["type"],
             data=payload.get("data"),
-            object=payload.get("object", "event"),
             event_attributes=payload.get("event_attributes"),
+            timestamp=payload.get("timestamp"),
+            instance_id=payload.get("instance_id"),
             payload=payload,
         )
 
