@@ -22,7 +22,7 @@ from typing import overload
 from flask import Flask
 from flask import current_app
 from flask import g
-from flask import request
+from flask import request as current_request
 
 from .config import ConfigReader
 from .core.dpop.replay import InProcessReplayCache
@@ -69,14 +69,14 @@ class InvalidWebhook(IdGuardError):
         )
 
 
-def verify_webhook(req: Any = None, signing_secret: str | None = None) -> WebhookEvent:
-    """The verified Clerk event the current request (or ``req``) delivers.
+def verify_webhook(request: Any = None, signing_secret: str | None = None) -> WebhookEvent:
+    """The verified Clerk event the current request delivers (``request``, Flask's by default).
 
     ``signing_secret`` overrides ``CLERK_WEBHOOK_SIGNING_SECRET``. Raises :class:`InvalidWebhook`
     (400) for a delivery that fails a check, :class:`~flask_idguard.ConfigurationError` when no
     secret is configured.
     """
-    req = request if req is None else req
+    req = current_request if request is None else request
     cached = g.get(_G_KEY)
     if isinstance(cached, WebhookEvent):
         return cached
