@@ -29,6 +29,7 @@ from .core.dpop.replay import InProcessReplayCache
 from .core.dpop.replay import SharedReplayCache
 from .errors import ConfigurationError
 from .errors import IdGuardError
+from .providers.clerk.webhooks import HEADERS
 from .providers.clerk.webhooks import MAX_BODY
 from .providers.clerk.webhooks import WebhookError
 from .providers.clerk.webhooks import WebhookEvent
@@ -83,7 +84,8 @@ def verify_webhook(request: Any = None, signing_secret: str | None = None) -> We
     verifier = _verifier(signing_secret)
     try:
         body = _body(req)
-        event = verifier.verify(req.headers, body)
+        headers = {name: req.headers.get(name) or "" for name in HEADERS}
+        event = verifier.verify(headers, body)
     except WebhookError as exc:
         logger.info("Webhook refused (%s): %s", exc.reason, exc.message)
         raise InvalidWebhook(exc.message, reason=exc.reason) from None
