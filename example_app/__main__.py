@@ -44,6 +44,7 @@ def banner(idp: Any, app_url: str) -> str:
         'print(json.load(sys.stdin)["access_token"])\')',
         f'  curl -H "Authorization: Bearer $TOKEN" {app_url}/api/messages',
         "Session tokens live 60 s: reload the dashboard after that to see the handshake.",
+        f"{app_url}/synced-users lists the users the provider's webhooks have sent.",
     ]
     return "\n".join(lines)
 
