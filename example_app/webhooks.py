@@ -57,7 +57,7 @@ class SyncedUsers:
             return True
 
     def _apply(self, kind: str, data: dict[str, Any]) -> None:
-        if kind in ("user.created", "user.updated"):
+        if kind in ("user.created", "user.updated") and isinstance(data.get("id"), str):
             row = self.rows.setdefault(data["id"], SyncedUser(data["id"]))
             emails = data.get("email_addresses") or []
             primary = [e for e in emails if e.get("id") == data.get("primary_email_address_id")]

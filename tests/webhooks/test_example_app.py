@@ -57,3 +57,18 @@ def test_the_receiver_refuses_an_unsigned_delivery(idp: DevIdP) -> None:
     r = app.test_client().post("/webhooks/clerk", json={"type": "user.created", "data": {}})
     assert r.status_code == 400
     assert r.json is not None and r.json["reason"] == "webhook-headers-missing"
+
+
+def test_the_table_applies_each_event_once_and_ignores_odd_data() -> None:
+    from example_app.webhooks import SyncedUsers
+    from flask_idguard import WebhookEvent
+
+    table = SyncedUsers()
+    user = {"id": "user_1", "email_addresses": [{"id": "e1", "email_address": "a@b.test"}]}
+    created = WebhookEvent(id="msg_1", signed_at=0, type="user.created", data=user)
+    assert table.apply(created) is True
+    assert table.apply(created) is False  # a retry of the same message
+    assert table.rows["user_1"].email == "a@b.test"
+    assert table.apply(WebhookEvent(id="msg_2", signed_at=0, type="user.created", data={}))
+    assert table.apply(WebhookEvent(id="msg_3", signed_at=0, type="user.deleted", data=user))
+    assert table.rows == {}
