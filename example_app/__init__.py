@@ -23,6 +23,8 @@ from flask_idguard import has_permission
 from flask_idguard import requires_auth
 from flask_idguard import scopes_include
 
+from .webhooks import webhooks
+
 idguard = IdGuard()
 
 
@@ -32,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     idguard.init_app(app)
+    app.register_blueprint(webhooks)  # Clerk's webhooks keep /synced-users
 
     @app.context_processor
     def auth() -> dict[str, Any]:

@@ -44,6 +44,7 @@ def banner(idp: Any, app_url: str) -> str:
         'print(json.load(sys.stdin)["access_token"])\')',
         f'  curl -H "Authorization: Bearer $TOKEN" {app_url}/api/messages',
         "Session tokens live 60 s: reload the dashboard after that to see the handshake.",
+        f"{app_url}/synced-users lists the users the provider's webhooks have sent.",
     ]
     return "\n".join(lines)
 
@@ -63,7 +64,11 @@ def main() -> None:
     from flask_idguard.devidp import DevIdP
     from flask_idguard.devidp import DevIdPConfig
 
-    idp = DevIdP(DevIdPConfig(base_url=f"http://127.0.0.1:{args.idp_port}"))
+    idp = DevIdP(
+        DevIdPConfig(
+            base_url=f"http://127.0.0.1:{args.idp_port}", webhook_url=app_url + "/webhooks/clerk"
+        )
+    )
     with idp.serve(port=args.idp_port):
         app = create_app(offline_config(idp))
         print(banner(idp, app_url), flush=True)

@@ -37,6 +37,10 @@ from .errors import UseDPoPNonce
 from .extension import IdGuard
 from .providers.issuers import IssuerContext
 from .state import AuthState
+from .webhooks import InvalidWebhook
+from .webhooks import WebhookEvent
+from .webhooks import verified_webhook
+from .webhooks import verify_webhook
 
 __all__ = [
     "APIAuthenticationFailed",
@@ -61,11 +65,13 @@ __all__ = [
     "InvalidDPoPProof",
     "InvalidRequest",
     "InvalidToken",
+    "InvalidWebhook",
     "IssuerContext",
     "IssuerResolverError",
     "ServiceUnavailable",
     "User",
     "UseDPoPNonce",
+    "WebhookEvent",
     "claim_check",
     "claim_equals",
     "claim_includes",
@@ -74,4 +80,6 @@ __all__ = [
     "has_role",
     "requires_auth",
     "scopes_include",
+    "verified_webhook",
+    "verify_webhook",
 ]

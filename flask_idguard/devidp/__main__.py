@@ -57,6 +57,7 @@ def banner(idp: DevIdP) -> str:
 @click.option(
     "--public-url", help="The URL apps and browsers use, if not http://HOST:PORT (a proxy)."
 )
+@click.option("--webhook-url", help="Send Clerk's webhooks (user.created...) to this URL.")
 @click.option(
     "--allow-remote",
     is_flag=True,
@@ -72,6 +73,7 @@ def main(
     org_claims: str,
     public_url: str | None,
     allow_remote: bool,
+    webhook_url: str | None,
 ) -> None:
     """Serve a local Clerk instance, Auth0 tenant and OIDC issuer for development."""
     if not is_loopback(host.strip("[]")) and not allow_remote:
@@ -88,6 +90,7 @@ def main(
             instance=instance,  # type: ignore[arg-type]
             token_lifetime=token_lifetime,
             org_claims=org_claims,  # type: ignore[arg-type]
+            webhook_url=webhook_url,
         )
         idp = DevIdP(config, seed=Seed.load(seed) if seed else None, state_file=state)
     except (SeedError, ValueError) as exc:

@@ -13,6 +13,9 @@ from .bapi import bapi
 from .bapi_users import bapi_users
 from .fapi import fapi
 from .pages import pages
+from .webhooks import SENDER
+from .webhooks import WebhookSender
+from .webhooks import webhooks
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -30,4 +33,6 @@ def create_app(idp: Instance) -> Flask:
     app.register_blueprint(bapi_users)
     app.register_blueprint(auth0)
     app.register_blueprint(auth0_users)
+    app.register_blueprint(webhooks)
+    app.extensions[SENDER] = WebhookSender(idp)
     return app

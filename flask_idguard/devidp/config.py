@@ -49,12 +49,18 @@ class DevIdPConfig:
     audience: str = "https://api.devidp.localhost"
     #: Extra Set-Cookie attributes of the cookies it sets for the app (``Secure`` on https).
     secure_cookies: bool = field(default=False)
+    #: Where Clerk's webhooks (``user.created``...) are sent, signed with the instance's
+    #: ``CLERK_WEBHOOK_SIGNING_SECRET``; None sends none.
+    webhook_url: str | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
             raise ValueError(f"base_url must be an http(s) URL without a query: {self.base_url!r}")
         self.base_url = self.base_url.rstrip("/")
+        hook = urlsplit(self.webhook_url or "http://x")
+        if hook.scheme not in ("http", "https") or not hook.netloc:
+            raise ValueError(f"webhook_url must be an http(s) URL: {self.webhook_url!r}")
         if self.instance not in ("development", "production"):
             raise ValueError("instance must be 'development' or 'production'")
         if self.org_claims not in ("v1", "v2"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import secrets
@@ -44,6 +45,10 @@ class Instance:
         self.secret_key: str = state.get("secret_key") or prefix + secrets.token_urlsafe(24)
         self.clerk_key = self._key(state, "clerk", "ins_" + secrets.token_hex(12))
         self.auth0_key = self._key(state, "auth0", "devidp-" + secrets.token_hex(6))
+        #: Signs its webhooks (``CLERK_WEBHOOK_SIGNING_SECRET``; :mod:`.webhooks` sends them).
+        self.webhook_secret: str = state.get("webhook_secret") or "whsec_" + base64.b64encode(
+            secrets.token_bytes(24)
+        ).decode("ascii")
         for data in state.get("users", []):
             user = User(**data)
             self.store.users.setdefault(user.id, user)
@@ -74,6 +79,7 @@ class Instance:
         with self.store.lock:
             data = {
                 "secret_key": self.secret_key,
+                "webhook_secret": self.webhook_secret,
                 "clerk_key": {"kid": self.clerk_key.kid, "pem": self.clerk_key.private_pem()},
                 "auth0_key": {"kid": self.auth0_key.kid, "pem": self.auth0_key.private_pem()},
                 "users": [asdict(u) for u in self.store.users.values()],
@@ -90,6 +96,7 @@ class Instance:
             "CLERK_PROXY_URL": c.frontend_api_url,
             "CLERK_API_URL": c.base_url,
             "CLERK_SIGN_IN_URL": c.base_url + "/sign-in",
+            "CLERK_WEBHOOK_SIGNING_SECRET": self.webhook_secret,
             "AUTH0_DOMAIN": c.base_url,
             "AUTH0_AUDIENCE": c.audience,
             "IDGUARD_ISSUER": c.oidc_issuer,

@@ -11,6 +11,8 @@ from flask import Flask
 from .app import create_app
 from .config import DevIdPConfig
 from .instance import Instance
+from .webhooks import SENDER
+from .webhooks import WebhookSender
 
 __all__ = ["DevIdP"]
 
@@ -31,6 +33,12 @@ class DevIdP(Instance):
         if self._app is None:
             self._app = create_app(self)
         return self._app
+
+    @property
+    def webhooks(self) -> WebhookSender:
+        """Sends Clerk's webhooks to ``config.webhook_url`` (``sync``, ``flush``, ``close``)."""
+        sender: WebhookSender = self.app.extensions[SENDER]
+        return sender
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[DevIdP]:

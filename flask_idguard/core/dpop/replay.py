@@ -32,8 +32,10 @@ class InProcessReplayCache:
     cache between workers with ``IDGUARD_CACHE`` instead.
     """
 
-    def __init__(self, size: int = 100_000) -> None:
+    def __init__(self, size: int = 100_000, *, what: str = "DPoP proofs") -> None:
         self._size = size
+        #: What is remembered, for the warning (the webhook view keeps deliveries here).
+        self._what = what
         self._entries: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
         self._warned = False
@@ -60,9 +62,10 @@ class InProcessReplayCache:
             if until > now and not self._warned:
                 self._warned = True
                 logger.warning(
-                    "DPoP replay cache full (%d live proofs); dropping the oldest. Configure "
+                    "Replay cache full (%d live %s); dropping the oldest. Configure "
                     "IDGUARD_CACHE (e.g. a RedisCache) for a larger, shared cache.",
                     self._size,
+                    self._what,
                 )
             del entries[oldest]
 
