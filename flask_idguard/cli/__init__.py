@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from .check import check_command
 from .decode import decode_command
 from .info import info_command
+from .token import token_command
 
 __all__ = ["idguard_cli"]
 
@@ -19,3 +20,4 @@ idguard_cli = AppGroup(
 idguard_cli.add_command(check_command)
 idguard_cli.add_command(info_command)
 idguard_cli.add_command(decode_command)
+idguard_cli.add_command(token_command)

@@ -12,6 +12,7 @@ from .auth0_users import auth0_users
 from .bapi import bapi
 from .bapi_users import bapi_users
 from .fapi import fapi
+from .mint import mint
 from .pages import pages
 
 if TYPE_CHECKING:
@@ -30,4 +31,5 @@ def create_app(idp: Instance) -> Flask:
     app.register_blueprint(bapi_users)
     app.register_blueprint(auth0)
     app.register_blueprint(auth0_users)
+    app.register_blueprint(mint)
     return app
