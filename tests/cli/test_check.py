@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Flask
 
 from example_app import create_app
 from flask_idguard.devidp import DevIdP
 
+from ..docs_quotes import quoted_in
 from .conftest import example_app
 
 
@@ -39,6 +41,13 @@ def test_check_against_a_stopped_identity_provider_names_what_is_unreachable() -
     assert all("unreachable: ConnectionError" in line for line in failed)
     assert "fix: check CLERK_API_URL and the network" in result.output
     assert result.output.rstrip().endswith("5 problem(s).")
+    # docs/cli.rst shows this output: every row's check, finding and fix is quoted there.
+    for line in result.output.splitlines():
+        quoted = line.strip()
+        if quoted.startswith(("FAIL", "note", "ok")):
+            quoted = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:8799", quoted)
+            quoted = quoted.split(None, 1)[1]
+        assert quoted_in("cli.rst", quoted), quoted
 
 
 def test_check_json_for_scripts(app: Flask) -> None:
