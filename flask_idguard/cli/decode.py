@@ -39,11 +39,15 @@ def _times(claims: dict[str, Any], now: float) -> dict[str, str]:
 
 
 def verdict(token: str) -> dict[str, Any]:
-    """What this app decides for ``Authorization: Bearer <token>`` (nothing else sent)."""
+    """What this app decides for ``Authorization: Bearer <token>`` (nothing else sent).
+
+    The providers are asked directly, without the signals ``auth_state`` sends: a dry run
+    must not reach the app's audit receivers as a real sign-in.
+    """
     with current_app.test_request_context(
         "/", headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
     ):
-        state = app_state().auth_state()
+        state = app_state()._ask_providers()
     return {
         "status": state.status,
         "reason": state.reason,

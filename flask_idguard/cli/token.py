@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import requests
@@ -18,6 +19,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from joserfc.jwk import import_key
 
+from ..core.urls import is_loopback
 from .report import echo_json
 
 __all__ = ["token_command"]
@@ -86,6 +88,22 @@ def _jkt(dpop_jwk: Path | None, dpop_jkt: str | None) -> str | None:
     return str(key.thumbprint())
 
 
+def _local_api_url(api_url: object) -> str:
+    """``CLERK_API_URL`` when it is a loopback URL (the local identity provider).
+
+    Anything else may be Clerk's real Backend API, where creating sessions is not a thing
+    a token command should do unasked: ``--idp`` names the provider explicitly.
+    """
+    host = urlsplit(api_url).hostname if isinstance(api_url, str) else None
+    if host is None or not is_loopback(host):
+        raise click.UsageError(
+            "CLERK_API_URL is not the local identity provider (a loopback URL); pass --idp "
+            "with its URL (python -m flask_idguard.devidp prints it)"
+        )
+    assert isinstance(api_url, str)
+    return api_url
+
+
 def _secret_key(secret_key: str | None) -> str:
     value = secret_key or current_app.config.get("CLERK_SECRET_KEY")
     if not value:
@@ -118,9 +136,7 @@ def token_command(**options: Any) -> None:
     access token with --scope/--permission, DPoP-bound with --dpop-jwk or --dpop-jkt.
     Prints the token alone (TOKEN=$(flask idguard token ...)), or JSON with --json.
     """
-    base = options["idp_url"] or current_app.config.get("CLERK_API_URL")
-    if not base:
-        raise click.UsageError("pass --idp with the local identity provider's URL")
+    base = options["idp_url"] or _local_api_url(current_app.config.get("CLERK_API_URL"))
     call = IdPCall(base, _secret_key(options["secret_key"]), 10.0)
     if options["user"] and options["issuer"]:
         raise click.UsageError("--user (session token) and --access (access token) exclude")

@@ -103,3 +103,15 @@ def test_decode_without_a_token_is_a_usage_error(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["idguard", "decode"], input="")
     assert result.exit_code == 2
     assert "no token" in result.output
+
+
+def test_decode_sends_no_signals(app: Flask, idp: DevIdP) -> None:
+    from flask_idguard.signals import authentication_failed
+    from flask_idguard.signals import request_authenticated
+
+    seen: list[object] = []
+    with request_authenticated.connected_to(lambda *a, **k: seen.append(k), app), \
+            authentication_failed.connected_to(lambda *a, **k: seen.append(k), app):  # fmt: skip
+        app.test_cli_runner().invoke(args=["idguard", "decode", m2m_token(idp)])
+        app.test_cli_runner().invoke(args=["idguard", "decode", "a.b.c"])
+    assert seen == []

@@ -159,3 +159,14 @@ def test_hostile_bodies_never_give_a_500(idp: DevIdP, body: dict[str, Any], path
         path, json=body, headers={"Authorization": f"Bearer {idp.secret_key}"}
     )
     assert r.status_code in (200, 404, 422)
+
+
+def test_a_remote_backend_api_is_not_used_unless_named(idp: DevIdP) -> None:
+    from example_app import create_app
+
+    app = create_app({**idp.env(), "CLERK_API_URL": "https://api.clerk.com"})
+    result = run(app, "--user", "user_alice")
+    assert result.exit_code == 2
+    assert "CLERK_API_URL is not the local identity provider" in result.output
+    named = run(app, "--user", "user_alice", "--idp", idp.config.base_url)
+    assert named.exit_code == 0, named.output
