@@ -68,7 +68,11 @@ def shown_value(key: str, value: object) -> object:
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, str):
-        return mask(value) if is_secret(key) else value
+        if is_secret(key):
+            return mask(value)
+        if "\n" in value.strip():  # a PEM key: its first line says what it is
+            return f"{value.strip().splitlines()[0]} … ({len(value)} characters)"
+        return value
     if is_secret(key):
         return f"<{type(value).__name__}, masked>"
     if isinstance(value, (list, tuple, frozenset, set)) and all(isinstance(v, str) for v in value):

@@ -115,3 +115,15 @@ def test_decode_sends_no_signals(app: Flask, idp: DevIdP) -> None:
         app.test_cli_runner().invoke(args=["idguard", "decode", m2m_token(idp)])
         app.test_cli_runner().invoke(args=["idguard", "decode", "a.b.c"])
     assert seen == []
+
+
+def test_info_shows_a_pem_by_its_first_line(idp: DevIdP) -> None:
+    from flask_idguard.testing import TestIssuer
+
+    pem = TestIssuer().public_pem()
+    app = example_app(idp, CLERK_JWT_KEY=pem)
+    data = json.loads(app.test_cli_runner().invoke(args=["idguard", "info", "--json"]).output)
+    assert data["keys"]["CLERK_JWT_KEY"]["value"] == (
+        f"-----BEGIN PUBLIC KEY----- … ({len(pem)} characters)"
+    )
+    assert data["providers"][0]["networkless"] is True
