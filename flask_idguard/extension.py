@@ -91,7 +91,10 @@ class IdGuard:
           ``IDGUARD_DPOP_NONCE``, ``IDGUARD_DPOP_NONCE_LIFETIME``,
           ``IDGUARD_DPOP_REJECT_BOUND_BEARER``.
 
-        Changes to the configuration after this call are not seen.
+        Changes to the configuration after this call are not seen. Also registered: the
+        ``flask idguard`` commands (``app.cli``), ``current_auth`` in templates, and (in
+        debug mode) a one-time look for decorators placed above ``@app.route``.
+        Configurations that work but surprise (Clerk without a sign-in URL) are logged once.
 
         Raises :class:`~flask_idguard.errors.ConfigurationError` naming the key to fix.
         """
@@ -100,7 +103,6 @@ class IdGuard:
                 "IdGuard is already registered on this app; import and use that instance "
                 "instead of creating a second one."
             )
-        app.cli.add_command(idguard_cli)  # first: `flask idguard` works on a broken config too
         reader = ConfigReader(app)
         state = self._state(app, reader)
         app.extensions["idguard"] = state
@@ -112,6 +114,7 @@ class IdGuard:
         if state.settings.allow_query_token or any(p.emits_headers for p in state.providers):
             app.after_request(after_request)
         app.context_processor(_template_context)
+        app.cli.add_command(idguard_cli)
         if app.debug:  # development: one look at the routes on the first request
             app.before_request(warn_misplaced_once(app))
         _warn_surprises(state)
