@@ -35,6 +35,7 @@ from .errors import IssuerResolverError
 from .errors import ServiceUnavailable
 from .errors import UseDPoPNonce
 from .extension import IdGuard
+from .protect import public
 from .providers.issuers import IssuerContext
 from .state import AuthState
 from .webhooks import InvalidWebhook
@@ -78,6 +79,7 @@ __all__ = [
     "current_auth",
     "has_permission",
     "has_role",
+    "public",
     "requires_auth",
     "scopes_include",
     "verified_webhook",

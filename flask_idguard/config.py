@@ -10,12 +10,19 @@ import math
 import os
 from collections.abc import Mapping
 from typing import Any
+from typing import Literal
 
 from flask import Flask
 
 from .errors import ConfigurationError
 
-__all__ = ["ConfigReader"]
+__all__ = ["SOURCES_KEY", "ConfigReader", "Source"]
+
+#: ``app.extensions`` key of where each configuration value came from (``flask idguard info``).
+SOURCES_KEY = "idguard.sources"
+
+#: Where an effective value came from: ``app.config``, the environment, or the default.
+Source = Literal["config", "environment", "default"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -31,14 +38,20 @@ class ConfigReader:
     def __init__(self, app: Flask, environ: Mapping[str, str] | None = None) -> None:
         self._config = app.config
         self._environ = os.environ if environ is None else environ
+        #: Every key read, with where its value came from (``flask idguard info`` shows it).
+        self.sources: dict[str, Source] = {}
 
     def raw(self, key: str, default: Any = None) -> Any:
         """The value of ``key``: app.config, else the environment, else ``default``."""
         value = self._config.get(key)
+        source: Source = "config"
         if value is None:
             value = self._environ.get(key)
+            source = "environment"
         if value is None:
             value = default
+            source = "default"
+        self.sources.setdefault(key, source)
         if value is not None:
             self._config[key] = value
         else:
@@ -53,6 +66,10 @@ class ConfigReader:
             raise ConfigurationError(f"{key} must be a string, got {type(value).__name__}.")
         value = value.strip()
         return value or None
+
+    def write_back(self, key: str, value: object) -> None:
+        """Record the value actually used for ``key`` (normalised) in ``app.config``."""
+        self._config[key] = value
 
     def strings(self, key: str, default: list[str] | None = None) -> list[str] | None:
         """A list of strings; a string is split on commas (and whitespace around them)."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+import weakref
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from functools import wraps
 from typing import Any
 from typing import Literal
@@ -53,6 +55,38 @@ Check = Callable[[AuthState], None]
 logger = logging.getLogger("flask_idguard")
 
 
+#: Views wrapped by a decorator here, and their wrappers: a view registered bare while its
+#: wrapper is registered nowhere had the decorator stacked above ``@app.route``
+#: (:func:`~flask_idguard.protect.misplaced_guards`).
+GUARDED: weakref.WeakKeyDictionary[Callable[..., Any], weakref.WeakSet[Callable[..., Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def run_checks(checks: Sequence[Check], *, vary: bool = False) -> None:
+    """Run ``checks`` on the current request's state; ``OPTIONS`` is exempt.
+
+    Raises the :class:`IdGuardError` a failed check calls for, with this app's challenge.
+    """
+    if current_request().method == "OPTIONS":
+        return
+    try:
+        if vary:
+            after_this_request(_vary)
+        state = current_auth_state()
+        for check in checks:
+            check(state)
+    except IdGuardError as exc:
+        _add_challenge(exc)
+        raise
+
+
+def _add_challenge(exc: IdGuardError) -> None:
+    """The answer's challenge is this app's (realm, DPoP offers, metadata URL)."""
+    if exc.challenge is None:
+        exc.challenge = app_state().challenge()
+
+
 def _guard(*checks: Check, vary: bool = False) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         is_async = inspect.iscoroutinefunction(view)
@@ -60,21 +94,18 @@ def _guard(*checks: Check, vary: bool = False) -> Callable[[F], F]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                if current_request().method != "OPTIONS":
-                    if vary:
-                        after_this_request(_vary)
-                    state = current_auth_state()
-                    for check in checks:
-                        check(state)
+                run_checks(checks, vary=vary)
                 if is_async:
                     return current_app.ensure_sync(view)(*args, **kwargs)
                 return view(*args, **kwargs)
-            except IdGuardError as exc:
-                # The answer's challenge is this app's (realm, DPoP offers, metadata URL).
-                if exc.challenge is None:
-                    exc.challenge = app_state().challenge()
+            except IdGuardError as exc:  # raised by the view itself, too
+                _add_challenge(exc)
                 raise
 
+        try:
+            GUARDED.setdefault(view, weakref.WeakSet()).add(wrapper)
+        except TypeError:  # a callable that cannot be weakly referenced: not tracked
+            pass
         return wrapper  # type: ignore[return-value]
 
     return decorator
@@ -208,6 +239,21 @@ def requires_auth(
     failure through to the view, which reads ``current_auth.reason`` (Auth0's
     ``authRequired: false``).
     """
+    checks, vary = requirement(
+        scopes=scopes, redirect=redirect, optional=optional, pass_invalid=pass_invalid
+    )
+    decorator = _guard(*checks, vary=vary)
+    return decorator(view) if view is not None else decorator
+
+
+def requirement(
+    *,
+    scopes: str | Iterable[str] | None = None,
+    redirect: bool = True,
+    optional: bool = False,
+    pass_invalid: bool = False,
+) -> tuple[tuple[Check, ...], bool]:
+    """The checks of :func:`requires_auth` with these options, and whether answers ``Vary``."""
     if pass_invalid and not optional:
         raise TypeError("pass_invalid=True needs optional=True")
     if optional:
@@ -216,13 +262,11 @@ def requires_auth(
                 "scopes cannot be combined with optional=True: check current_auth.scopes "
                 "in the view, or use @scopes_include on a view that requires sign-in"
             )
-        decorator = _guard(_optional(pass_invalid), vary=True)
-        return decorator(view) if view is not None else decorator
+        return (_optional(pass_invalid),), True
     checks: list[Check] = [_signed_in(redirect)]
     if scopes is not None:
         checks.append(_scope_check(_scope_list(scopes), "all"))
-    decorator = _guard(*checks)
-    return decorator(view) if view is not None else decorator
+    return tuple(checks), False
 
 
 def scopes_include(

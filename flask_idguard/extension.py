@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from collections.abc import Sequence
+from types import MappingProxyType
+from typing import Any
 from urllib.parse import urlsplit
 
+from flask import Blueprint
 from flask import Flask
 
 from .app_state import IdGuardState
 from .app_state import after_request
 from .app_state import app_state
+from .auth import current_auth
+from .cli import idguard_cli
+from .config import SOURCES_KEY
 from .config import ConfigReader
 from .errors import ConfigurationError
+from .protect import Protection
+from .protect import warn_misplaced_once
 from .providers.auth0 import Auth0Provider
 from .providers.base import Provider
 from .providers.clerk import ClerkProvider
+from .providers.clerk.instance import accounts_base_url
+from .providers.clerk.instance import check_secret_key
 from .providers.oidc import OIDCProvider
 from .providers.settings import Settings
 from .providers.token import TokenProvider
@@ -23,6 +35,17 @@ from .users import UsersClient
 from .users import users_clients
 
 __all__ = ["IdGuard"]
+
+logger = logging.getLogger("flask_idguard")
+
+
+#: The end of "No identity provider is configured": where a ``.env`` file is (not) read.
+DOTENV_NOTE = (
+    " A .env file is read only by the 'flask' command (flask run, flask shell...) and only "
+    "when python-dotenv is installed; 'python app.py', gunicorn and pytest do not read it: "
+    "call dotenv.load_dotenv() (or flask.cli.load_dotenv()) before creating the app, or "
+    "export the variables."
+)
 
 
 class IdGuard:
@@ -68,7 +91,10 @@ class IdGuard:
           ``IDGUARD_DPOP_NONCE``, ``IDGUARD_DPOP_NONCE_LIFETIME``,
           ``IDGUARD_DPOP_REJECT_BOUND_BEARER``.
 
-        Changes to the configuration after this call are not seen.
+        Changes to the configuration after this call are not seen. Also registered: the
+        ``flask idguard`` commands (``app.cli``), ``current_auth`` in templates, and (in
+        debug mode) a one-time look for decorators placed above ``@app.route``.
+        Configurations that work but surprise (Clerk without a sign-in URL) are logged once.
 
         Raises :class:`~flask_idguard.errors.ConfigurationError` naming the key to fix.
         """
@@ -77,19 +103,46 @@ class IdGuard:
                 "IdGuard is already registered on this app; import and use that instance "
                 "instead of creating a second one."
             )
-        state = self._state(app, ConfigReader(app))
+        reader = ConfigReader(app)
+        state = self._state(app, reader)
         app.extensions["idguard"] = state
+        app.extensions[SOURCES_KEY] = MappingProxyType(dict(reader.sources))
         if state.resource_metadata is not None:
             route = state.resource_metadata.route
             app.add_url_rule(route, "idguard_resource_metadata", state.resource_metadata_view)
         app.before_request(state.before_request)
         if state.settings.allow_query_token or any(p.emits_headers for p in state.providers):
             app.after_request(after_request)
+        app.context_processor(_template_context)
+        app.cli.add_command(idguard_cli)
+        if app.debug:  # development: one look at the routes on the first request
+            app.before_request(warn_misplaced_once(app))
+        _warn_surprises(state)
+
+    def protect(
+        self, target: Flask | Blueprint, *, exempt: Iterable[str] = ("static",), **options: Any
+    ) -> None:
+        """Require sign-in on every view of ``target`` (a blueprint, or the whole app).
+
+        ``options`` are those of :func:`~flask_idguard.requires_auth` (``scopes``,
+        ``redirect``, ``optional``, ``pass_invalid``); views decorated with
+        :func:`~flask_idguard.public`, the ``exempt`` endpoints (``static`` by default) and
+        ``OPTIONS`` requests are let through; a URL matching no route is protected too. Clerk's
+        ``app.use(requireAuth())`` in Express. A whole app must be registered first
+        (``init_app``) so that its hook runs after IdGuard's.
+        """
+        if isinstance(target, Flask) and "idguard" not in target.extensions:
+            raise RuntimeError(
+                "idguard.protect(app) needs IdGuard registered on the app first: call "
+                "idguard.init_app(app) before idguard.protect(app)."
+            )
+        target.before_request(Protection(exempt=exempt, **options))
 
     def _state(self, app: Flask, reader: ConfigReader) -> IdGuardState:
         """Everything ``init_app`` reads, validated, in the order its errors are reported."""
         settings = Settings.from_config(reader)
         providers = self._extra_providers + _configured_providers(reader, settings)
+        _check_secret_only(reader)
         _check_routing(providers)
         sign_in_url = _sign_in_url(reader)
         realm = reader.string("IDGUARD_REALM")
@@ -146,7 +199,7 @@ def _check_routing(providers: Sequence[Provider]) -> None:
             "No identity provider is configured: set CLERK_PUBLISHABLE_KEY and "
             "CLERK_SECRET_KEY, AUTH0_DOMAIN and AUTH0_AUDIENCE, or IDGUARD_ISSUER and "
             "IDGUARD_AUDIENCE (app.config or environment). CLERK_SECRET_KEY alone "
-            "configures only the users API client."
+            "configures only the users API client." + DOTENV_NOTE
         )
     token_providers = [p for p in providers if isinstance(p, TokenProvider)]
     issuers = [i for p in token_providers for i in p.static_issuers]
@@ -162,6 +215,41 @@ def _check_routing(providers: Sequence[Provider]) -> None:
             "issuer, so bearer tokens could not be routed to other providers: give it a "
             "list of issuers, or configure no other provider."
         )
+
+
+def _template_context() -> dict[str, Any]:
+    """``current_auth`` in every template, as Flask-Login gives ``current_user``."""
+    return {"current_auth": current_auth}
+
+
+def _warn_surprises(state: IdGuardState) -> None:
+    """Log, once per ``init_app``, configurations that work but surprise."""
+    clerk = next((p for p in state.providers if isinstance(p, ClerkProvider)), None)
+    if clerk is None:
+        return
+    pk = clerk.config.publishable_key
+    if state.sign_in_url is None:
+        portal = accounts_base_url(pk.frontend_api)
+        logger.warning(
+            "IdGuard: CLERK_SIGN_IN_URL (or IDGUARD_SIGN_IN_URL) is not set, so a signed-out "
+            "browser opening a protected page gets an empty 401 page instead of the sign-in "
+            "page. Set it to your sign-in page, e.g. %s/sign-in (your Account Portal).",
+            portal,
+        )
+    if not pk.is_production:
+        logger.info(
+            "IdGuard: CLERK_PUBLISHABLE_KEY is a development key (pk_test_): as in Clerk's "
+            "SDKs, a browser's session cookies count only with the dev browser token "
+            "(__clerk_db_jwt, set by Clerk's JavaScript or the handshake); without it pages "
+            "go through the handshake and other requests are signed out (dev-browser-missing)."
+        )
+
+
+def _check_secret_only(reader: ConfigReader) -> None:
+    """``CLERK_SECRET_KEY`` without a publishable key (users API only) is still a secret key."""
+    secret_key = reader.string("CLERK_SECRET_KEY")
+    if secret_key is not None:
+        check_secret_key(secret_key, None)
 
 
 def _sign_in_url(reader: ConfigReader) -> str | None:

@@ -12,6 +12,7 @@ from .auth0_users import auth0_users
 from .bapi import bapi
 from .bapi_users import bapi_users
 from .fapi import fapi
+from .mint import mint
 from .pages import pages
 from .webhooks import SENDER
 from .webhooks import WebhookSender
@@ -35,4 +36,5 @@ def create_app(idp: Instance) -> Flask:
     app.register_blueprint(auth0_users)
     app.register_blueprint(webhooks)
     app.extensions[SENDER] = WebhookSender(idp)
+    app.register_blueprint(mint)
     return app

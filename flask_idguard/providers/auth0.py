@@ -61,13 +61,26 @@ def _namespace(value: str | None) -> str | None:
     return value if value.endswith(("/", ":")) else value + "/"
 
 
-def _domain(reader: ConfigReader) -> tuple[str, str] | None:
-    """``(key, value)`` of the configured domain: ``AUTH0_DOMAIN``, else ``ISSUER_BASE_URL``."""
+def _domain(reader: ConfigReader, settings: Settings) -> tuple[str, str] | None:
+    """``(key, value)`` of the configured domain: ``AUTH0_DOMAIN``, else ``ISSUER_BASE_URL``.
+
+    ``AUTH0_DOMAIN`` is written back normalised (lower case, no ``https://``, no ``/``), as
+    the value used; an ``http://`` loopback domain keeps its scheme.
+    """
     for key in ("AUTH0_DOMAIN", "ISSUER_BASE_URL"):
         value = reader.string(key)
         if value is not None:
+            if key == "AUTH0_DOMAIN":
+                value = normalized_domain(_issuer(key, value, settings))
+                reader.write_back(key, value)
             return key, value
     return None
+
+
+def normalized_domain(issuer: str) -> str:
+    """The domain an issuer of :func:`~flask_idguard.core.urls.normalize_domain` names."""
+    host = issuer.removesuffix("/")
+    return host.removeprefix("https://")
 
 
 def _refuse_stray_keys(reader: ConfigReader, public_key: Any) -> None:
@@ -130,7 +143,7 @@ class Auth0Provider(TokenProvider):
 
     @classmethod
     def from_config(cls, reader: ConfigReader, settings: Settings) -> Auth0Provider | None:
-        domain = _domain(reader)
+        domain = _domain(reader, settings)
         issuer_url = reader.string("AUTH0_ISSUER")
         jwks_uri = reader.string("AUTH0_JWKS_URI")
         public_key = reader.raw("AUTH0_PUBLIC_KEY")

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from ...config import ConfigReader
 from ...errors import ConfigurationError
 from .instance import PublishableKey
+from .instance import check_secret_key
 from .instance import is_development_secret_key
 from .instance import parse_publishable_key
 from .organizations import OrganizationSync
@@ -61,6 +62,7 @@ class ClerkConfig:
                 "Missing Clerk Secret Key. Go to https://dashboard.clerk.com and get your key "
                 "for your instance, then set CLERK_SECRET_KEY."
             )
+        check_secret_key(sk, pk)
         api_url = reader.string("CLERK_API_URL", "https://api.clerk.com") or ""
         _absolute("CLERK_API_URL", api_url)
         api_version = reader.string("CLERK_API_VERSION", "v1") or "v1"

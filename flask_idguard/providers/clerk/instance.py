@@ -14,6 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from typing import Literal
+from typing import NoReturn
 
 from ...core.urls import parse_url
 from ...errors import ConfigurationError
@@ -24,6 +25,7 @@ __all__ = [
     "cookie_suffix",
     "frontend_api_for",
     "handshake_base",
+    "check_secret_key",
     "is_development_secret_key",
     "is_known_clerk_referrer",
     "original_frontend_api",
@@ -41,6 +43,11 @@ _GUIDANCE = (
 MISSING_KEY_MESSAGE = "Publishable key is missing.\n\n" + _GUIDANCE
 INVALID_KEY_MESSAGE = (
     "Publishable key not valid (expected format: pk_test_... or pk_live_...).\n\n" + _GUIDANCE
+)
+#: What the part after the prefix is, said in every "not valid" message after Clerk's line.
+KEY_FORM = (
+    "After pk_test_ or pk_live_ comes the base64 of your frontend API host followed by '$' "
+    "(e.g. base64 of 'clerk.example.com$')."
 )
 
 # WHATWG "forgiving-base64 decode" (what ``atob`` implements): ASCII whitespace is dropped,
@@ -95,20 +102,80 @@ def parse_publishable_key(value: object) -> PublishableKey:
     """
     if value is None or (isinstance(value, str) and not value):
         raise ConfigurationError(MISSING_KEY_MESSAGE)
-    if not isinstance(value, str) or not value.startswith((LIVE_PREFIX, TEST_PREFIX)):
-        raise ConfigurationError(INVALID_KEY_MESSAGE)
+    if not isinstance(value, str):
+        _invalid(f"CLERK_PUBLISHABLE_KEY is a {type(value).__name__}, not a string.")
+    if not value.startswith((LIVE_PREFIX, TEST_PREFIX)):
+        _invalid(_prefix_problem(value))
     parts = value.split("_")
-    decoded = _atob(parts[2]) if len(parts) == 3 and parts[2] else None
+    if len(parts) == 3 and not parts[2]:
+        _invalid("CLERK_PUBLISHABLE_KEY has nothing after its prefix.")
+    if len(parts) != 3:
+        _invalid(
+            "CLERK_PUBLISHABLE_KEY has a '_' after its prefix, which base64 never contains "
+            "(two keys pasted together?)."
+        )
+    decoded = _atob(parts[2])
     if decoded is None:
-        raise ConfigurationError(INVALID_KEY_MESSAGE)
+        _invalid("The part after the prefix of CLERK_PUBLISHABLE_KEY is not valid base64.")
     text = decoded.decode("latin-1")
     host = text[:-1]
-    if not text.endswith("$") or "$" in host or "." not in host or _CONTROL_OR_SPACE.search(host):
-        raise ConfigurationError(INVALID_KEY_MESSAGE)
+    if not text.endswith("$") or "$" in host:
+        _invalid("The part after the prefix decodes to text that does not end with one '$'.")
+    if "." not in host or _CONTROL_OR_SPACE.search(host):
+        _invalid("The part after the prefix decodes to something that is not a host name.")
     instance: Literal["production", "development"] = (
         "production" if value.startswith(LIVE_PREFIX) else "development"
     )
     return PublishableKey(key=value, instance_type=instance, frontend_api=host)
+
+
+def _prefix_problem(value: str) -> str:
+    """Why a key without Clerk's prefix is not a publishable key (never echoing the value)."""
+    if value.startswith(("sk_", "test_", "live_")):
+        return (
+            "CLERK_PUBLISHABLE_KEY holds a secret key: swap it with CLERK_SECRET_KEY (and keep "
+            "the secret key out of anything sent to browsers)."
+        )
+    if value.lower().startswith(("pk_test_", "pk_live_")):
+        return "CLERK_PUBLISHABLE_KEY's prefix must be lower case: pk_test_ or pk_live_."
+    if value != value.strip():
+        return "CLERK_PUBLISHABLE_KEY starts with whitespace (a quoting mistake in .env?)."
+    return "CLERK_PUBLISHABLE_KEY does not start with pk_test_ or pk_live_."
+
+
+def _invalid(detail: str) -> NoReturn:
+    """Clerk's "not valid" message, then what exactly is wrong and what the key looks like."""
+    raise ConfigurationError(f"{INVALID_KEY_MESSAGE}\n\n{detail} {KEY_FORM}")
+
+
+def check_secret_key(secret_key: str, publishable_key: PublishableKey | None) -> None:
+    """Refuse a publishable key in ``CLERK_SECRET_KEY`` and keys of two instance types.
+
+    Clerk's SDKs accept both silently and fail on the first Backend API call (401) or on every
+    token (another instance's keys); here it is a start-up error naming the key and the fix.
+    """
+    if secret_key.startswith(("pk_test_", "pk_live_")):
+        raise ConfigurationError(
+            "CLERK_SECRET_KEY holds a publishable key (pk_...): set it to the secret key "
+            "(sk_test_... or sk_live_...) from the API keys page of the Clerk dashboard; the "
+            "pk_ value belongs in CLERK_PUBLISHABLE_KEY."
+        )
+    if publishable_key is None:
+        return
+    live_secret = secret_key.startswith(("sk_live_", "live_"))
+    test_secret = is_development_secret_key(secret_key)
+    if publishable_key.is_production and test_secret:
+        raise ConfigurationError(
+            "CLERK_PUBLISHABLE_KEY is a production key (pk_live_) but CLERK_SECRET_KEY is a "
+            "development key (sk_test_): copy both from the same instance in the Clerk "
+            "dashboard (Production: pk_live_ and sk_live_)."
+        )
+    if not publishable_key.is_production and live_secret:
+        raise ConfigurationError(
+            "CLERK_PUBLISHABLE_KEY is a development key (pk_test_) but CLERK_SECRET_KEY is a "
+            "production key (sk_live_): copy both from the same instance in the Clerk "
+            "dashboard (Development: pk_test_ and sk_test_)."
+        )
 
 
 def cookie_suffix(publishable_key: str) -> str:
