@@ -8,11 +8,18 @@ from dataclasses import field
 from typing import Literal
 from urllib.parse import urlsplit
 
-__all__ = ["DevIdPConfig", "publishable_key"]
+__all__ = ["CLERK_JS_FRONTEND_API", "DevIdPConfig", "publishable_key"]
 
 Instance = Literal["development", "production"]
 OrgClaims = Literal["v1", "v2"]
 HandshakeFormat = Literal["auto", "token", "nonce"]
+
+
+#: A frontend API host for pages using ``@clerk/clerk-js`` on a development instance: the SDK
+#: runs its dev-browser flow only for hosts under Clerk's development suffixes
+#: (packages/shared/src/constants.ts), as every real development instance's is. Nothing is ever
+#: sent to it: the app and the SDK reach this provider through ``CLERK_PROXY_URL``.
+CLERK_JS_FRONTEND_API = "devidp.clerk.accounts.dev"
 
 
 def publishable_key(instance: Instance, frontend_api: str) -> str:
@@ -49,6 +56,9 @@ class DevIdPConfig:
     audience: str = "https://api.devidp.localhost"
     #: Extra Set-Cookie attributes of the cookies it sets for the app (``Secure`` on https).
     secure_cookies: bool = field(default=False)
+    #: The npm project whose ``node_modules`` holds the ``@clerk/clerk-js`` it serves under
+    #: ``/clerk/npm/`` (None: the source checkout's ``clerkjs/``, set up by ``make clerk-js``).
+    clerk_js_dir: str | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)

@@ -23,7 +23,16 @@ from werkzeug.security import generate_password_hash
 from .seed import M2MClientSeed
 from .seed import Seed
 
-__all__ = ["Client", "Organization", "Session", "Store", "User", "hash_password", "new_id"]
+__all__ = [
+    "Client",
+    "Organization",
+    "Session",
+    "SignInAttempt",
+    "Store",
+    "User",
+    "hash_password",
+    "new_id",
+]
 
 _ALPHABET = string.ascii_letters + string.digits
 #: Sessions a client keeps alive without activity (Clerk's default lifetime is 7 days).
@@ -104,6 +113,8 @@ class Client:
     created_at: float = field(default_factory=time.time)
     #: ``iat`` of the last session token minted for this client.
     last_token_iat: int = 0
+    #: The sign-in in progress through the Frontend API (``@clerk/clerk-js``), if any.
+    sign_in_id: str | None = None
 
     def touch(self) -> None:
         """Move ``updated_at`` (``__client_uat``) past every token minted so far, so the app
@@ -117,6 +128,26 @@ class Client:
         if wait > 0:
             time.sleep(wait)
         self.updated_at = time.time()
+
+
+@dataclass
+class SignInAttempt:
+    """A sign-in through the Frontend API: identified, then a first factor, then complete."""
+
+    id: str
+    client_id: str
+    user_id: str | None = None
+    identifier: str | None = None
+    status: str = "needs_identifier"
+    #: The first factor being verified (``password``, ``email_code``), its status and code.
+    strategy: str | None = None
+    verification: str | None = None
+    code: str | None = None
+    attempts: int = 0
+    created_session_id: str | None = None
+    created_at: float = field(default_factory=time.time)
+    #: Clerk abandons a sign-in attempt after a day.
+    abandon_at: float = field(default_factory=lambda: time.time() + 24 * 3600)
 
 
 class Store:
@@ -133,6 +164,7 @@ class Store:
         self.sessions: dict[str, Session] = {}
         #: dev browser token → client id.
         self.dev_browsers: dict[str, str] = {}
+        self.sign_ins: dict[str, SignInAttempt] = {}
         self._nonces: dict[str, tuple[float, list[str]]] = {}
         for u in seed.users:
             self.users[u.id] = User(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLIENT_COOKIE",
+    "FapiError",
     "browser_client",
     "clerk_error",
     "current_idp",
@@ -39,17 +40,42 @@ def current_idp() -> Instance:
     return idp  # type: ignore[no-any-return]
 
 
-def clerk_error(status: int, code: str, message: str, long_message: str = "") -> Response:
-    """An error in Clerk's format: ``{"errors": [{code, message, long_message, meta}]}``."""
+def clerk_error(
+    status: int, code: str, message: str, long_message: str = "", *, param: str | None = None
+) -> Response:
+    """An error in Clerk's format: ``{"errors": [{code, message, long_message, meta}]}``;
+    ``meta.param_name`` names the form field at fault, as Clerk's form errors do."""
+    meta = {"param_name": param} if param is not None else {}
     body = {
         "errors": [
-            {"code": code, "message": message, "long_message": long_message or message, "meta": {}}
+            {
+                "code": code,
+                "message": message,
+                "long_message": long_message or message,
+                "meta": meta,
+            }
         ],
         "clerk_trace_id": "devidp",
     }
     response = jsonify(body)
     response.status_code = status
     return response
+
+
+class FapiError(Exception):
+    """A Frontend API error, answered in Clerk's format by :func:`clerk_error`."""
+
+    def __init__(
+        self, status: int, code: str, message: str, long_message: str = "", param: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.long_message, self.param = long_message, param
+
+    def response(self) -> Response:
+        return clerk_error(
+            self.status, self.code, self.message, self.long_message, param=self.param
+        )
 
 
 def origin(url: str | None) -> str | None:
