@@ -39,6 +39,7 @@ from .web import FapiError
 from .web import browser_client
 from .web import current_idp
 from .web import safe_redirect
+from .web import set_app_cookie
 
 __all__ = ["allow_app_origins", "fapi_browser"]
 
@@ -108,7 +109,10 @@ def _client(*, create: bool = False) -> Client:
 
 
 def _answer(response: Any, client: Client, status: int = 200) -> Response:
-    """``{"response": ..., "client": ...}``; production keeps the client in a cookie."""
+    """``{"response": ..., "client": ...}``. A production instance keeps the client in its
+    ``__client`` cookie and sets ``__client_uat`` for the app itself (on a development
+    instance the SDK writes ``__client_uat``: packages/clerk-js/src/core/auth/cookies/
+    clientUat.ts)."""
     idp = current_idp()
     answer = jsonify(response=response, client=client_json(idp, client))
     answer.status_code = status
@@ -117,6 +121,8 @@ def _answer(response: Any, client: Client, status: int = 200) -> Response:
             CLIENT_COOKIE, client.id, max_age=365 * 24 * 3600, path="/", samesite="Lax",
             secure=idp.config.secure_cookies, httponly=True,
         )  # fmt: skip
+        signed_in = idp.store.active_session(client) is not None
+        set_app_cookie(answer, "__client_uat", str(int(client.updated_at)) if signed_in else "0")
     answer.headers["Cache-Control"] = "no-store"
     return answer
 
