@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Literal
@@ -14,6 +15,10 @@ Instance = Literal["development", "production"]
 OrgClaims = Literal["v1", "v2"]
 HandshakeFormat = Literal["auto", "token", "nonce"]
 
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+#: A DNS host name in lower case (what a publishable key's frontend API is).
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
 
 #: A frontend API host for pages using ``@clerk/clerk-js`` on a development instance: the SDK
 #: runs its dev-browser flow only for hosts under Clerk's development suffixes
@@ -71,6 +76,8 @@ class DevIdPConfig:
             raise ValueError("org_claims must be 'v1' or 'v2'")
         if self.handshake_format not in ("auto", "token", "nonce"):
             raise ValueError("handshake_format must be 'auto', 'token' or 'nonce'")
+        if not _HOSTNAME.fullmatch(self.frontend_api):
+            raise ValueError(f"frontend_api must be a host name: {self.frontend_api!r}")
         if self.token_lifetime < 1:
             raise ValueError("token_lifetime must be at least 1 second")
 

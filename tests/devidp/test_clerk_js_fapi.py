@@ -309,6 +309,12 @@ def test_a_sign_in_posted_from_another_site_is_refused(idp: DevIdP) -> None:
     assert victim.call("/client/sessions", method="DELETE").status_code == 403
 
 
+@pytest.mark.parametrize("host", ["", "evil$x", "a/b", "Host.example", "a..b", "-a.dev"])
+def test_the_frontend_api_must_be_a_host_name(host: str) -> None:
+    with pytest.raises(ValueError, match="frontend_api"):
+        DevIdPConfig(frontend_api=host)
+
+
 def _fake_install(root: Path, version: str) -> Path:
     package = root / "node_modules" / "@clerk" / "clerk-js"
     (package / "dist").mkdir(parents=True)
