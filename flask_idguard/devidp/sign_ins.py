@@ -76,6 +76,8 @@ def create(idp: Instance, client: Client, form: Mapping[str, str]) -> SignInAtte
         )
     attempt = SignInAttempt(new_id("sia"), client.id, user.id, identifier, "needs_first_factor")
     with idp.store.lock:
+        # A client has one sign-in in progress: a new one replaces (and forgets) the last.
+        idp.store.sign_ins.pop(client.sign_in_id or "", None)
         idp.store.sign_ins[attempt.id] = attempt
         client.sign_in_id = attempt.id
     strategy = form.get("strategy") or ("password" if form.get("password") else None)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -24,8 +25,10 @@ from flask_idguard.devidp import DevIdP
 from flask_idguard.devidp import DevIdPConfig
 from flask_idguard.devidp.clerk_js import find_clerk_js
 from flask_idguard.devidp.config import CLERK_JS_FRONTEND_API
+from flask_idguard.devidp.sign_ins import TEST_CODE
 
 from ..conftest import unavailable
+from .conftest import LOOPBACK_HOSTS
 from .conftest import Tab
 
 #: Short enough that the SDK must refresh the token within the test; the app allows no skew.
@@ -52,6 +55,22 @@ def idp() -> Iterator[DevIdP]:
 @pytest.fixture
 def app_url(idp: DevIdP, serve: Callable[[Flask], str]) -> str:
     return serve(create_app({**offline_config(idp), "IDGUARD_CLOCK_SKEW": 0}))
+
+
+@pytest.fixture
+def offline(tab: Tab) -> Tab:
+    """The tab, with every request off loopback aborted before it leaves the machine (the
+    test still fails on it: :meth:`Tab.off_loopback` lists it)."""
+    tab.page.context.route(
+        lambda url: (urlsplit(url).hostname or "") not in LOOPBACK_HOSTS,
+        lambda route: route.abort(),
+    )
+    return tab
+
+
+def sign_in_page(tab: Tab, app_url: str) -> None:
+    tab.page.goto(app_url + "/clerk-js")
+    tab.page.wait_for_selector("#clerk-status[data-loaded]")
 
 
 def flask_sees(tab: Tab) -> dict[str, Any]:
@@ -82,11 +101,10 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = SDK_WAIT) 
 
 
 def test_clerk_js_sign_in_refresh_switch_organization_sign_out(
-    tab: Tab, idp: DevIdP, app_url: str
+    offline: Tab, idp: DevIdP, app_url: str
 ) -> None:
-    page = tab.page
-    page.goto(app_url + "/clerk-js")
-    page.wait_for_selector("#clerk-status[data-loaded]")
+    tab, page = offline, offline.page
+    sign_in_page(tab, app_url)
     script = "/clerk/npm/@clerk/clerk-js@6/dist/clerk.browser.js"
     assert [url.startswith(idp.config.base_url) for url in tab.to(script)] == [True]
     assert flask_sees(tab)["status"] == 401
@@ -138,3 +156,24 @@ def test_clerk_js_sign_in_refresh_switch_organization_sign_out(
     tab.step("signed-out")
 
     assert tab.off_loopback() == []
+
+
+def test_clerk_js_email_code_sign_in_with_clerks_test_code(
+    offline: Tab, idp: DevIdP, app_url: str
+) -> None:
+    """Clerk's test mode: a ``+clerk_test`` address signs in with the code 424242."""
+    user = idp.store.add_user("dora+clerk_test@example.test", "dora-password")
+    page = offline.page
+    sign_in_page(offline, app_url)
+    page.fill("input[name=identifier]", user.email)
+    page.click("#send-code")
+    page.wait_for_selector("#code-step:not([hidden])")
+    page.fill("input[name=code]", "000000")
+    page.click("#verify-code")
+    page.wait_for_function("document.getElementById('error').textContent === 'Incorrect code'")
+    page.fill("input[name=code]", TEST_CODE)
+    page.click("#verify-code")
+    page.wait_for_selector("#signed-in:not([hidden])")
+    seen = flask_sees(offline)
+    assert seen["status"] == 200 and seen["body"]["user_id"] == user.id, seen
+    assert offline.off_loopback() == []
