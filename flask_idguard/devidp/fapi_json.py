@@ -24,14 +24,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "client_json",
-    "email_factor",
+    "first_factors",
     "environment_json",
     "session_json",
     "sign_in_json",
     "user_json",
 ]
 
-#: How the instance signs people in: by email address, with a password or an email code.
+#: How the instance signs people in: by email address with a password or an email code, or by
+#: phone number with an SMS code.
 _ATTRIBUTES: dict[str, dict[str, Any]] = {
     "email_address": {
         "enabled": True,
@@ -47,7 +48,16 @@ _ATTRIBUTES: dict[str, dict[str, Any]] = {
     "first_name": {"enabled": True, "required": False},
     "last_name": {"enabled": True, "required": False},
     "username": {"enabled": False, "required": False},
-    "phone_number": {"enabled": False, "required": False},
+    "phone_number": {
+        "enabled": True,
+        "required": False,
+        "used_for_first_factor": True,
+        "first_factors": ["phone_code"],
+        "used_for_second_factor": False,
+        "second_factors": [],
+        "verifications": ["phone_code"],
+        "verify_at_sign_up": True,
+    },
 }
 
 
@@ -195,19 +205,33 @@ def session_json(idp: Instance, session: Session) -> dict[str, Any]:
     }
 
 
-def email_factor(user: User) -> dict[str, Any]:
-    return {
-        "strategy": "email_code",
-        "safe_identifier": user.email,
-        "email_address_id": user.email_id,
-        "primary": True,
-    }
+def first_factors(user: User) -> list[dict[str, Any]]:
+    """The factors a user can sign in with: a password, an email code, an SMS code."""
+    factors: list[dict[str, Any]] = [
+        {"strategy": "password"},
+        {
+            "strategy": "email_code",
+            "safe_identifier": user.email,
+            "email_address_id": user.email_id,
+            "primary": True,
+        },
+    ]
+    if user.phone is not None:
+        factors.append(
+            {
+                "strategy": "phone_code",
+                "safe_identifier": user.phone,
+                "phone_number_id": user.phone_id,
+                "primary": True,
+            }
+        )
+    return factors
 
 
 def sign_in_json(idp: Instance, attempt: SignInAttempt) -> dict[str, Any]:
     """A sign-in attempt: who it identified, the factors offered, the verification so far."""
     user = idp.store.users.get(attempt.user_id or "")
-    factors = [{"strategy": "password"}, email_factor(user)] if user is not None else []
+    factors = first_factors(user) if user is not None else []
     verification = None
     if attempt.strategy is not None:
         verification = {
@@ -229,7 +253,7 @@ def sign_in_json(idp: Instance, attempt: SignInAttempt) -> dict[str, Any]:
         "object": "sign_in_attempt",
         "id": attempt.id,
         "status": attempt.status,
-        "supported_identifiers": ["email_address"],
+        "supported_identifiers": ["email_address", "phone_number"],
         "identifier": attempt.identifier,
         "supported_first_factors": factors,
         "supported_second_factors": None,

@@ -1,15 +1,18 @@
 """Sign-in attempts through the Frontend API, the way ``@clerk/clerk-js`` drives them:
-``create`` (an identifier, maybe a password), ``prepare_first_factor`` (send an email code),
-``attempt_first_factor`` (a password or the code). A completed attempt starts a session.
+``create`` (an email address or phone number, maybe a password), ``prepare_first_factor``
+(send an email or SMS code), ``attempt_first_factor`` (a password or the code). A completed
+attempt starts a session.
 
-Email codes follow Clerk's test mode: an address with ``+clerk_test`` in its local part gets
-the fixed code ``424242`` (Clerk sends such addresses nothing). Any other address gets a random
-code, which this provider cannot mail: it logs it instead (development only).
+Codes follow Clerk's test mode: an address with ``+clerk_test`` in its local part, and a phone
+number ``+1 XXX 555 0100`` to ``0199``, get the fixed code ``424242`` (Clerk sends them
+nothing). Any other gets a random code, which this provider cannot send: it logs it instead
+(development only).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -25,7 +28,14 @@ if TYPE_CHECKING:
     from .store import Client
     from .store import User
 
-__all__ = ["TEST_CODE", "attempt_first_factor", "create", "is_test_email", "prepare_first_factor"]
+__all__ = [
+    "TEST_CODE",
+    "attempt_first_factor",
+    "create",
+    "is_test_email",
+    "is_test_phone",
+    "prepare_first_factor",
+]
 
 logger = logging.getLogger("flask_idguard.devidp")
 
@@ -33,13 +43,20 @@ logger = logging.getLogger("flask_idguard.devidp")
 TEST_CODE = "424242"
 #: Wrong codes allowed before the code is void and a new one must be prepared.
 MAX_CODE_ATTEMPTS = 5
-STRATEGIES = ("password", "email_code")
+STRATEGIES = ("password", "email_code", "phone_code")
+#: Clerk's fictional test numbers: +1, an area code, then 555-0100 to 555-0199.
+_TEST_PHONE = re.compile(r"\+1[2-9][0-9]{2}55501[0-9]{2}")
 
 
 def is_test_email(email: str) -> bool:
     """An address of Clerk's test mode: ``+clerk_test`` in the local part."""
     local, _, _ = email.partition("@")
     return "+clerk_test" in local.lower()
+
+
+def is_test_phone(number: str) -> bool:
+    """A number of Clerk's test mode: ``+1 (XXX) 555-0100`` to ``555-0199``."""
+    return _TEST_PHONE.fullmatch(number) is not None
 
 
 def _text(form: Mapping[str, str], name: str) -> str:
@@ -63,10 +80,11 @@ def _strategy(form: Mapping[str, str]) -> str:
 
 
 def create(idp: Instance, client: Client, form: Mapping[str, str]) -> SignInAttempt:
-    """A new sign-in attempt for ``identifier`` (an email address); with ``password`` (and
-    ``strategy`` absent or ``password``) it is verified at once, as Clerk's ``create`` does."""
+    """A new sign-in attempt for ``identifier`` (an email address or a phone number); with
+    ``password`` (and ``strategy`` absent or ``password``) it is verified at once, as Clerk's
+    ``create`` does."""
     identifier = _text(form, "identifier")
-    user = idp.store.user_by_email(identifier)
+    user = idp.store.user_by_identifier(identifier)
     if user is None:
         raise FapiError(
             422,
@@ -97,25 +115,32 @@ def create(idp: Instance, client: Client, form: Mapping[str, str]) -> SignInAtte
 def prepare_first_factor(
     idp: Instance, attempt: SignInAttempt, form: Mapping[str, str]
 ) -> SignInAttempt:
-    """Start a factor: for ``email_code``, a new code (the test code for test addresses)."""
+    """Start a factor: for ``email_code`` and ``phone_code``, a new code (the test code for
+    Clerk's test addresses and numbers)."""
     user = _user(idp, attempt)
     strategy = _strategy(form)
-    if strategy == "email_code":
-        wanted = form.get("email_address_id")
-        if wanted and wanted != user.email_id:
+    if strategy in _CODES:
+        param, kind = _CODES[strategy]
+        identifier, identifier_id = (
+            (user.email, user.email_id) if kind == "email" else (user.phone, user.phone_id)
+        )
+        wanted = form.get(param)
+        if identifier is None or (wanted and wanted != identifier_id):
             raise FapiError(
                 422,
                 "form_param_value_invalid",
-                "email_address_id is invalid",
-                "That email address is not the one this sign-in identified.",
-                param="email_address_id",
+                f"{param} is invalid",
+                f"That is not the {kind} this sign-in identified.",
+                param=param,
             )
-        attempt.code = TEST_CODE if is_test_email(user.email) else f"{secrets.randbelow(10**6):06d}"
-        if attempt.code != TEST_CODE:
+        test = is_test_email(identifier) if kind == "email" else is_test_phone(identifier)
+        attempt.code = TEST_CODE if test else f"{secrets.randbelow(10**6):06d}"
+        if not test:
             logger.warning(
-                "Email code for %s: %s (development only: this provider sends no email)",
-                user.email,
+                "Sign-in code for %s: %s (development only: this provider sends no %s)",
+                identifier,
                 attempt.code,
+                kind,
             )
     attempt.strategy, attempt.verification, attempt.attempts = strategy, "unverified", 0
     return attempt
@@ -131,7 +156,7 @@ def attempt_first_factor(
         _verify_password(idp, client, attempt, user, _text(form, "password"))
         return attempt
     code = _text(form, "code")
-    if attempt.strategy != "email_code" or attempt.code is None:
+    if attempt.strategy != strategy or attempt.code is None:
         raise FapiError(
             400,
             "verification_not_sent",
@@ -149,8 +174,12 @@ def attempt_first_factor(
                 param="code",
             )
         raise FapiError(422, "form_code_incorrect", "Incorrect code", param="code")
-    _complete(idp, client, attempt, user, "email_code")
+    _complete(idp, client, attempt, user, strategy)
     return attempt
+
+
+#: The code strategies: the form field naming the identifier, and what the code is sent to.
+_CODES = {"email_code": ("email_address_id", "email"), "phone_code": ("phone_number_id", "phone")}
 
 
 def _user(idp: Instance, attempt: SignInAttempt) -> User:

@@ -68,6 +68,9 @@ class User:
     updated_at: float = field(default_factory=time.time)
     last_sign_in_at: float | None = None
     banned: bool = False
+    #: E.164 (``+12015550100``), or None.
+    phone: str | None = None
+    phone_id: str = field(default_factory=lambda: new_id("idn"))
 
     @property
     def full_name(self) -> str:
@@ -169,7 +172,7 @@ class Store:
         for u in seed.users:
             self.users[u.id] = User(
                 u.id, u.email, hash_password(u.password), u.first_name, u.last_name,
-                u.username, dict(u.public_metadata), dict(u.private_metadata),
+                u.username, dict(u.public_metadata), dict(u.private_metadata), phone=u.phone,
             )  # fmt: skip
         for o in seed.organizations:
             self.organizations[o.id] = Organization(o.id, o.slug, o.name, dict(o.members))
@@ -184,6 +187,14 @@ class Store:
     def user_by_email(self, email: str) -> User | None:
         wanted = email.strip().lower()
         return next((u for u in self.users.values() if u.email.lower() == wanted), None)
+
+    def user_by_identifier(self, identifier: str) -> User | None:
+        """A user by email address or phone number (spaces, dashes, dots and parentheses in
+        the number are ignored, as Clerk's sign-in form does)."""
+        if "@" in identifier:
+            return self.user_by_email(identifier)
+        number = "".join(c for c in identifier if c not in " -.()")
+        return next((u for u in self.users.values() if u.phone and u.phone == number), None)
 
     def authenticate(self, email: str, password: str) -> User | None:
         """The user whose email and password these are (and who is not banned), or None."""

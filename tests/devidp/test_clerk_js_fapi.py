@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clerk_backend_api import models
 from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
@@ -26,8 +27,12 @@ from werkzeug.test import TestResponse
 
 from flask_idguard.devidp import DevIdP
 from flask_idguard.devidp import DevIdPConfig
+from flask_idguard.devidp import Seed
+from flask_idguard.devidp import SeedError
 from flask_idguard.devidp.sign_ins import MAX_CODE_ATTEMPTS
 from flask_idguard.devidp.sign_ins import TEST_CODE
+from flask_idguard.devidp.sign_ins import is_test_phone
+from flask_idguard.devidp.users_json import clerk_user
 
 APP_ORIGIN = "http://127.0.0.1:5000"
 FAPI = "/clerk/v1"
@@ -185,12 +190,83 @@ def test_another_address_gets_a_random_code_in_the_log_not_the_test_code(
 ) -> None:
     with caplog.at_level(logging.WARNING, "flask_idguard.devidp"):
         sign_in_id = _email_code_sign_in(tab, "bob@example.test")
-    (code,) = re.findall(r"Email code for bob@example\.test: (\d{6})", caplog.text)
+    (code,) = re.findall(r"Sign-in code for bob@example\.test: (\d{6})", caplog.text)
     attempt = f"/client/sign_ins/{sign_in_id}/attempt_first_factor"
     if code != TEST_CODE:  # one chance in a million that the random code is 424242
         assert tab.call(attempt, {"strategy": "email_code", "code": TEST_CODE}).status_code == 422
     done = tab.call(attempt, {"strategy": "email_code", "code": code})
     assert done.get_json()["response"]["status"] == "complete"
+
+
+def _phone_code_sign_in(tab: Tab, typed: str) -> str:
+    sign_in = tab.call("/client/sign_ins", {"identifier": typed}).get_json()["response"]
+    (factor,) = [f for f in sign_in["supported_first_factors"] if f["strategy"] == "phone_code"]
+    prepared = tab.call(
+        f"/client/sign_ins/{sign_in['id']}/prepare_first_factor",
+        {"strategy": "phone_code", "phone_number_id": factor["phone_number_id"]},
+    )
+    assert prepared.status_code == 200, prepared.get_json()
+    return str(sign_in["id"])
+
+
+def test_a_clerk_test_phone_number_signs_in_with_the_fixed_code(idp: DevIdP, tab: Tab) -> None:
+    user = idp.store.add_user("fay@example.test", "fay-password", phone="+12015550123")
+    sign_in_id = _phone_code_sign_in(tab, "+1 (201) 555-0123")  # typed as people do
+    attempt = f"/client/sign_ins/{sign_in_id}/attempt_first_factor"
+    email_code = tab.call(attempt, {"strategy": "email_code", "code": TEST_CODE})
+    assert error(email_code)[:2] == (400, "verification_not_sent")  # not the prepared factor
+    done = tab.call(attempt, {"strategy": "phone_code", "code": TEST_CODE}).get_json()
+    assert done["response"]["status"] == "complete"
+    assert idp.store.sessions[done["response"]["created_session_id"]].user_id == user.id
+    (phone,) = done["client"]["sessions"][0]["user"]["phone_numbers"]
+    assert (phone["id"], phone["phone_number"]) == (user.phone_id, "+12015550123")
+
+
+def test_another_phone_number_gets_a_random_code_in_the_log(
+    idp: DevIdP, tab: Tab, caplog: pytest.LogCaptureFixture
+) -> None:
+    idp.store.add_user("gus@example.test", "gus-password", phone="+447700900123")
+    with caplog.at_level(logging.WARNING, "flask_idguard.devidp"):
+        sign_in_id = _phone_code_sign_in(tab, "+447700900123")
+    (code,) = re.findall(r"Sign-in code for \+447700900123: (\d{6})", caplog.text)
+    attempt = f"/client/sign_ins/{sign_in_id}/attempt_first_factor"
+    if code != TEST_CODE:
+        assert tab.call(attempt, {"strategy": "phone_code", "code": TEST_CODE}).status_code == 422
+    done = tab.call(attempt, {"strategy": "phone_code", "code": code})
+    assert done.get_json()["response"]["status"] == "complete"
+
+
+def test_a_user_without_a_phone_cannot_prepare_a_phone_code(tab: Tab) -> None:
+    sign_in = tab.call("/client/sign_ins", {"identifier": "carol@example.test"}).get_json()
+    assert "phone_code" not in [
+        f["strategy"] for f in sign_in["response"]["supported_first_factors"]
+    ]
+    answer = tab.call(
+        f"/client/sign_ins/{sign_in['response']['id']}/prepare_first_factor",
+        {"strategy": "phone_code"},
+    )
+    assert error(answer) == (422, "form_param_value_invalid", "phone_number_id")
+
+
+@pytest.mark.parametrize(
+    ("number", "test"),
+    [("+12015550100", True), ("+12015550199", True), ("+12015550200", False),
+     ("+11015550100", False), ("+442015550100", False), ("+120155501000", False)],
+)  # fmt: skip
+def test_clerks_test_phone_numbers(number: str, test: bool) -> None:
+    assert is_test_phone(number) is test
+
+
+def test_seeded_phones_must_be_e164_and_the_backend_sdk_reads_them() -> None:
+    user = {"id": "user_x", "email": "x@example.test", "password": "x-password"}
+    with pytest.raises(SeedError, match="E.164"):
+        Seed.from_dict({"users": [{**user, "phone": "201 555 0100"}]})
+    seed = Seed.from_dict({"users": [{**user, "phone": "+12015550100"}]})
+    idp = DevIdP(DevIdPConfig(), seed=seed)
+    parsed = models.User.model_validate(clerk_user(idp.store.users["user_x"]))
+    assert parsed.phone_numbers is not None
+    assert parsed.phone_numbers[0].phone_number == "+12015550100"
+    assert parsed.primary_phone_number_id == parsed.phone_numbers[0].id
 
 
 def test_wrong_codes_void_the_code_after_a_few_attempts(idp: DevIdP, tab: Tab) -> None:
