@@ -42,10 +42,13 @@ def clerk_js_url(publishable_key: str | None, proxy_url: str | None) -> str | No
     if base is None:
         encoded = publishable_key.split("_", 2)[-1]
         try:
-            host = base64.b64decode(encoded + "=" * (-len(encoded) % 4)).decode().rstrip("$")
+            decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+            host = decoded.decode("ascii")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        base = f"https://{host}"
+        if not host.endswith("$") or len(host) < 2:
+            return None
+        base = f"https://{host[:-1]}"
     return f"{base}/npm/@clerk/clerk-js@{CLERK_JS_MAJOR}/dist/clerk.browser.js"
 
 
