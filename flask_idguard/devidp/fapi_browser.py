@@ -151,6 +151,10 @@ def client() -> Response:
     method = _method()
     if method not in ("GET", "PUT", "DELETE"):
         raise FapiError(405, "method_not_allowed", "Use GET, PUT or DELETE.")
+    idp = current_idp()
+    if method == "GET" and idp.config.production and browser_client()[0] is None:
+        # A browser without a client yet: Clerk answers an empty client, not an error.
+        return jsonify(response=None, client=None)
     found = _client(create=method == "PUT")
     if method == "DELETE":
         current_idp().store.end_sessions(found)

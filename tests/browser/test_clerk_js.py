@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
+from typing import Literal
 from urllib.parse import urlsplit
 
 import pytest
@@ -43,11 +44,18 @@ ASK_FLASK = """async () => {
 
 
 @pytest.fixture
-def idp() -> Iterator[DevIdP]:
+def idp(request: pytest.FixtureRequest) -> Iterator[DevIdP]:
+    """The provider: a development instance unless the test asks for ``production``. A
+    development instance's frontend API is named like Clerk's, for the SDK's dev browser."""
     installed = find_clerk_js(None)
     if installed is None:
         unavailable("@clerk/clerk-js is not installed: run `make clerk-js` (needs npm)")
-    config = DevIdPConfig(token_lifetime=TOKEN_LIFETIME, frontend_api=CLERK_JS_FRONTEND_API)
+    instance: Literal["development", "production"] = getattr(request, "param", "development")
+    config = DevIdPConfig(
+        instance=instance,
+        token_lifetime=TOKEN_LIFETIME,
+        frontend_api=CLERK_JS_FRONTEND_API if instance == "development" else "clerk.devidp.test",
+    )
     with DevIdP(config).serve() as served:
         yield served
 
@@ -100,6 +108,7 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = SDK_WAIT) 
         time.sleep(0.2)
 
 
+@pytest.mark.parametrize("idp", ["development", "production"], indirect=True)
 def test_clerk_js_sign_in_refresh_switch_organization_sign_out(
     offline: Tab, idp: DevIdP, app_url: str
 ) -> None:
