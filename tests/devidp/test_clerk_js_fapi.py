@@ -331,6 +331,8 @@ def test_a_production_instance_keeps_the_client_in_its_cookie_and_sets_client_ua
     idp = DevIdP(DevIdPConfig(instance="production"))
     tab = Tab(idp)
     assert tab.dev_browser is None  # no dev browser on production
+    empty = tab.call("/client")
+    assert (empty.status_code, empty.get_json()) == (200, {"response": None, "client": None})
     session_id = tab.sign_in()
 
     def cookie(name: str) -> str:
