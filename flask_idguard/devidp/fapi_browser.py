@@ -38,8 +38,8 @@ from .web import CLIENT_COOKIE
 from .web import FapiError
 from .web import browser_client
 from .web import current_idp
-from .web import safe_redirect
-from .web import set_app_cookie
+from .web import request_origin
+from .web import set_client_uat
 
 __all__ = ["allow_app_origins", "fapi_browser"]
 
@@ -49,17 +49,11 @@ fapi_browser = Blueprint("fapi_browser", __name__, url_prefix="/clerk/v1")
 _EXPOSED = "Clerk-Db-Jwt"
 
 
-def _app_origin() -> str | None:
-    """The request's ``Origin`` when it is one this provider serves (loopback or allowed)."""
-    sent = request.headers.get("Origin")
-    return sent if sent is not None and safe_redirect(sent + "/") is not None else None
-
-
 def allow_app_origins(response: Response) -> Response:
     """CORS for the Frontend API and the SDK's files: credentials from the app's origin."""
     if not request.path.startswith("/clerk/"):
         return response
-    allowed = _app_origin()
+    allowed = request_origin()
     response.vary.add("Origin")
     if allowed is not None:
         response.headers["Access-Control-Allow-Origin"] = allowed
@@ -80,7 +74,7 @@ def _fapi_error(error: FapiError) -> Response:
 @fapi_browser.before_request
 def _check_caller() -> None:
     """Refuse a state-changing call from a foreign origin (login CSRF, forced sign-out)."""
-    if request.method == "POST" and "Origin" in request.headers and _app_origin() is None:
+    if request.method == "POST" and "Origin" in request.headers and request_origin() is None:
         raise FapiError(403, "origin_invalid", "Requests are accepted from the app's origin only.")
 
 
@@ -121,8 +115,7 @@ def _answer(response: Any, client: Client, status: int = 200) -> Response:
             CLIENT_COOKIE, client.id, max_age=365 * 24 * 3600, path="/", samesite="Lax",
             secure=idp.config.secure_cookies, httponly=True,
         )  # fmt: skip
-        signed_in = idp.store.active_session(client) is not None
-        set_app_cookie(answer, "__client_uat", str(int(client.updated_at)) if signed_in else "0")
+        set_client_uat(answer, client)
     answer.headers["Cache-Control"] = "no-store"
     return answer
 
@@ -133,6 +126,31 @@ def _session(client: Client, session_id: str) -> Session:
     if session is None or session.client_id != client.id:
         raise FapiError(404, "resource_not_found", "Session not found", param="session_id")
     return session
+
+
+def _active_session(client: Client, session_id: str) -> Session:
+    session = _session(client, session_id)
+    if not session.active:
+        raise FapiError(401, "authentication_invalid", "The session has ended.")
+    return session
+
+
+def _organization(session: Session, param: str) -> str | None:
+    """The id of the organization the form field ``param`` names (an id or a slug; empty: the
+    personal account); 404 unless the session's user is a member."""
+    wanted = request.form[param]
+    if not wanted:
+        return None
+    org = current_idp().store.find_organization(wanted)
+    if org is None or session.user_id not in org.members:
+        raise FapiError(
+            404,
+            "resource_not_found",
+            "Organization not found",
+            "The user is not a member of that organization.",
+            param=param,
+        )
+    return org.id
 
 
 @fapi_browser.route("/environment", methods=["GET", "POST"])
@@ -215,25 +233,14 @@ def touch(session_id: str) -> Response:
     (empty: the personal account) when that is sent and differs."""
     idp = current_idp()
     found = _client()
-    session = _session(found, session_id)
-    if not session.active:
-        raise FapiError(401, "authentication_invalid", "The session has ended.")
+    session = _active_session(found, session_id)
     with idp.store.lock:
         session.last_active_at = time.time()
         found.last_active_session_id = session.id
         if "active_organization_id" in request.form:
-            wanted = request.form["active_organization_id"] or None
-            org = idp.store.find_organization(wanted) if wanted else None
-            if (org.id if org else wanted) != session.org_id and not (
-                idp.store.set_active_organization(session, wanted)
-            ):
-                raise FapiError(
-                    404,
-                    "resource_not_found",
-                    "Organization not found",
-                    "The user is not a member of that organization.",
-                    param="active_organization_id",
-                )
+            org_id = _organization(session, "active_organization_id")
+            if org_id != session.org_id:  # else __client_uat stays: the app's token is current
+                idp.store.set_active_organization(session, org_id)
     return _answer(session_json(idp, session), found)
 
 
@@ -242,20 +249,11 @@ def tokens(session_id: str) -> Response:
     """A fresh session token: ``{"object": "token", "jwt": ...}``, for ``organization_id``
     when sent (empty: the personal account), else the session's active organization."""
     idp = current_idp()
-    found = _client()
-    session = _session(found, session_id)
-    if not session.active:
-        raise FapiError(401, "authentication_invalid", "The session has ended.")
+    session = _active_session(_client(), session_id)
     org_id: str | None | Literal[False] = False
     if "organization_id" in request.form:
-        wanted = request.form["organization_id"] or None
-        org = idp.store.find_organization(wanted) if wanted else None
-        if wanted and (org is None or session.user_id not in org.members):
-            raise FapiError(
-                404, "resource_not_found", "Organization not found", param="organization_id"
-            )
-        org_id = org.id if org is not None else None
-    token = session_token(idp, session, azp=_app_origin(), org_id=org_id)
+        org_id = _organization(session, "organization_id")
+    token = session_token(idp, session, azp=request_origin(), org_id=org_id)
     answer = jsonify(object="token", jwt=token)
     answer.headers["Cache-Control"] = "no-store"
     return answer

@@ -26,8 +26,10 @@ __all__ = [
     "clerk_error",
     "current_idp",
     "origin",
+    "request_origin",
     "safe_redirect",
     "set_app_cookie",
+    "set_client_uat",
 ]
 
 #: The frontend API's own cookie naming the browser's client (production instances).
@@ -99,6 +101,13 @@ def safe_redirect(url: str | None) -> str | None:
     return url if is_loopback(host) or parsed.origin in allowed else None
 
 
+def request_origin() -> str | None:
+    """The request's ``Origin`` when this provider serves it (a loopback origin, its own or an
+    allowed one), else None: browsers send it with every cross-origin call and form post."""
+    sent = request.headers.get("Origin")
+    return sent if sent is not None and safe_redirect(sent + "/") is not None else None
+
+
 def browser_client(*, create: bool = False) -> tuple[Client | None, str | None]:
     """The browser's client and, on a development instance, its dev browser token.
 
@@ -135,6 +144,13 @@ def set_app_cookie(response: Response, name: str, value: str, *, suffixed: bool 
         response.set_cookie(
             cookie, value, max_age=_YEAR, path="/", samesite="Lax", secure=idp.config.secure_cookies
         )
+
+
+def set_client_uat(response: Response, client: Client) -> None:
+    """``__client_uat`` for the app: the client's last change while a session is active, ``0``
+    once signed out, as Clerk's Frontend API sets it."""
+    signed_in = current_idp().store.active_session(client) is not None
+    set_app_cookie(response, "__client_uat", str(int(client.updated_at)) if signed_in else "0")
 
 
 def json_body() -> dict[str, Any]:
