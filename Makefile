@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest docs bench clean differential-deps oidc-server
+.PHONY: demo test lint typecheck pytest docs bench clean differential-deps oidc-server clerk-js
 
 # @clerk/backend, pinned by tests/differential/package-lock.json, for the differential test
 # (tests/clerk/test_differential.py). Needs node and the npm registry.
@@ -25,7 +25,21 @@ differential-deps:
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(DIFF_STAMP); \
 	else echo "npm not found: the differential test against @clerk/backend will be skipped"; fi
 
-demo: $(STAMP)
+# @clerk/clerk-js, pinned by clerkjs/package-lock.json: the local identity provider serves it to
+# the example app's /clerk-js page and the browser test (never a CDN). Needs npm once. Only the
+# bundle's static files are used: no package's install script runs.
+CLERK_JS_DIR := clerkjs
+CLERK_JS_STAMP := $(CLERK_JS_DIR)/node_modules/.installed
+
+$(CLERK_JS_STAMP): $(CLERK_JS_DIR)/package.json $(CLERK_JS_DIR)/package-lock.json
+	cd $(CLERK_JS_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+clerk-js:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(CLERK_JS_STAMP); \
+	else echo "npm not found: the /clerk-js page and its browser test need @clerk/clerk-js and will be skipped"; fi
+
+demo: $(STAMP) clerk-js
 	$(PY) -m example_app
 
 lint: $(STAMP)
@@ -48,7 +62,7 @@ oidc-server:
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(OIDC_STAMP); \
 	else echo "npm not found: the tests against a real OpenID Provider will be skipped"; fi
 
-pytest: $(STAMP) differential-deps oidc-server
+pytest: $(STAMP) differential-deps oidc-server clerk-js
 	$(PY) -m pytest -q
 
 test: lint typecheck docs pytest
@@ -61,4 +75,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) docs/_build build dist *.egg-info $(DIFF_DIR)/node_modules \
-		$(OIDC_SERVER)/node_modules
+		$(OIDC_SERVER)/node_modules $(CLERK_JS_DIR)/node_modules

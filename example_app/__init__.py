@@ -8,6 +8,8 @@ uses those instead (``python -m example_app --help``).
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from flask import Flask
@@ -26,6 +28,30 @@ from flask_idguard import scopes_include
 from .webhooks import webhooks
 
 idguard = IdGuard()
+
+#: The major version of ``@clerk/clerk-js`` the sign-in page loads, as Clerk's own loaders ask
+#: for it (``/npm/@clerk/clerk-js@6/dist/clerk.browser.js``); the local identity provider
+#: serves the installed 6.x under that name.
+CLERK_JS_MAJOR = "6"
+
+
+def clerk_js_url(publishable_key: str | None, proxy_url: str | None) -> str | None:
+    """Where Clerk's browser SDK is served: the proxy (the local identity provider's Frontend
+    API) when there is one, else the frontend API host the publishable key names."""
+    if not publishable_key:
+        return None
+    base = proxy_url.rstrip("/") if proxy_url else None
+    if base is None:
+        encoded = publishable_key.split("_", 2)[-1]
+        try:
+            decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+            host = decoded.decode("ascii")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        if not host.endswith("$") or len(host) < 2:
+            return None
+        base = f"https://{host[:-1]}"
+    return f"{base}/npm/@clerk/clerk-js@{CLERK_JS_MAJOR}/dist/clerk.browser.js"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -52,6 +78,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def index() -> str:
         return render_template("index.html")
 
+    @app.get("/clerk-js")
+    def clerk_js() -> str:
+        """Sign-in through Clerk's own browser SDK (next to the server-rendered sign-in)."""
+        key = app.config.get("CLERK_PUBLISHABLE_KEY")
+        proxy = app.config.get("CLERK_PROXY_URL")
+        return render_template(
+            "clerk_js.html",
+            publishable_key=key,
+            proxy_url=proxy,
+            script_url=app.config.get("EXAMPLE_CLERK_JS_URL") or clerk_js_url(key, proxy),
+        )
+
     @app.get("/dashboard")
     @requires_auth
     def dashboard() -> str:
@@ -77,6 +115,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def me() -> Any:
         return jsonify(
             user_id=current_auth.user_id,
+            session_id=current_auth.session_id,
+            org_id=current_auth.org_id,
+            org_role=current_auth.org_role,
             provider=current_auth.provider,
             scopes=sorted(current_auth.scopes),
         )

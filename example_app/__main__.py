@@ -34,7 +34,8 @@ def banner(idp: Any, app_url: str) -> str:
     m2m = next(iter(idp.store.m2m_clients.values()))
     lines = [
         f"Open {app_url}/dashboard and sign in as a demo user (offline: the local identity "
-        f"provider runs at {idp.config.base_url}).",
+        f"provider runs at {idp.config.base_url}), or sign in with Clerk's own JavaScript "
+        f"(@clerk/clerk-js, served by the provider) at {app_url}/clerk-js.",
         "Demo users (email / password):",
         *(f"  {u.email} / {u.password}" for u in idp.seed.users),
         "A machine client's token for the JSON API:",
@@ -63,12 +64,16 @@ def main() -> None:
         return
     from flask_idguard.devidp import DevIdP
     from flask_idguard.devidp import DevIdPConfig
+    from flask_idguard.devidp.config import CLERK_JS_FRONTEND_API
 
-    idp = DevIdP(
-        DevIdPConfig(
-            base_url=f"http://127.0.0.1:{args.idp_port}", webhook_url=app_url + "/webhooks/clerk"
-        )
+    # A development instance named like Clerk's, so that the /clerk-js page's @clerk/clerk-js
+    # runs its dev-browser flow; every call still goes to the provider (CLERK_PROXY_URL).
+    config = DevIdPConfig(
+        base_url=f"http://127.0.0.1:{args.idp_port}",
+        frontend_api=CLERK_JS_FRONTEND_API,
+        webhook_url=app_url + "/webhooks/clerk",
     )
+    idp = DevIdP(config)
     with idp.serve(port=args.idp_port):
         app = create_app(offline_config(idp))
         print(banner(idp, app_url), flush=True)

@@ -12,6 +12,7 @@ import click
 from werkzeug.serving import run_simple
 
 from ..core.urls import is_loopback
+from .config import CLERK_JS_FRONTEND_API
 from .config import DevIdPConfig
 from .seed import Seed
 from .seed import SeedError
@@ -59,6 +60,14 @@ def banner(idp: DevIdP) -> str:
 )
 @click.option("--webhook-url", help="Send Clerk's webhooks (user.created...) to this URL.")
 @click.option(
+    "--frontend-api",
+    default=DevIdPConfig.frontend_api,
+    show_default=True,
+    help="The frontend API host the publishable key names. For @clerk/clerk-js on a "
+    f"development instance use one under .accounts.dev, e.g. {CLERK_JS_FRONTEND_API} "
+    "(nothing is sent there: calls go to CLERK_PROXY_URL).",
+)
+@click.option(
     "--allow-remote",
     is_flag=True,
     help="Allow a non-loopback --host. Anyone who reaches it can sign in as any demo user.",
@@ -72,6 +81,7 @@ def main(
     token_lifetime: int,
     org_claims: str,
     public_url: str | None,
+    frontend_api: str,
     allow_remote: bool,
     webhook_url: str | None,
 ) -> None:
@@ -91,6 +101,7 @@ def main(
             token_lifetime=token_lifetime,
             org_claims=org_claims,  # type: ignore[arg-type]
             webhook_url=webhook_url,
+            frontend_api=frontend_api,
         )
         idp = DevIdP(config, seed=Seed.load(seed) if seed else None, state_file=state)
     except (SeedError, ValueError) as exc:

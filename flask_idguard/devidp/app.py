@@ -11,7 +11,10 @@ from .auth0 import auth0
 from .auth0_users import auth0_users
 from .bapi import bapi
 from .bapi_users import bapi_users
+from .clerk_js import clerk_js
 from .fapi import fapi
+from .fapi_browser import allow_app_origins
+from .fapi_browser import fapi_browser
 from .mint import mint
 from .pages import pages
 from .webhooks import SENDER
@@ -29,6 +32,9 @@ def create_app(idp: Instance) -> Flask:
     app = Flask(__name__)
     app.extensions["devidp"] = idp
     app.register_blueprint(fapi)
+    app.register_blueprint(fapi_browser)
+    app.register_blueprint(clerk_js)
+    app.after_request(allow_app_origins)
     app.register_blueprint(pages)
     app.register_blueprint(bapi)
     app.register_blueprint(bapi_users)

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Literal
 from urllib.parse import urlsplit
 
-__all__ = ["DevIdPConfig", "publishable_key"]
+__all__ = ["CLERK_JS_FRONTEND_API", "DevIdPConfig", "publishable_key"]
 
 Instance = Literal["development", "production"]
 OrgClaims = Literal["v1", "v2"]
 HandshakeFormat = Literal["auto", "token", "nonce"]
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+#: A DNS host name in lower case (what a publishable key's frontend API is).
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+
+#: A frontend API host for pages using ``@clerk/clerk-js`` on a development instance: the SDK
+#: runs its dev-browser flow only for hosts under Clerk's development suffixes
+#: (packages/shared/src/constants.ts), as every real development instance's is. Nothing is ever
+#: sent to it: the app and the SDK reach this provider through ``CLERK_PROXY_URL``.
+CLERK_JS_FRONTEND_API = "devidp.clerk.accounts.dev"
 
 
 def publishable_key(instance: Instance, frontend_api: str) -> str:
@@ -52,6 +64,9 @@ class DevIdPConfig:
     #: Where Clerk's webhooks (``user.created``...) are sent, signed with the instance's
     #: ``CLERK_WEBHOOK_SIGNING_SECRET``; None sends none.
     webhook_url: str | None = None
+    #: The npm project whose ``node_modules`` holds the ``@clerk/clerk-js`` it serves under
+    #: ``/clerk/npm/`` (None: the source checkout's ``clerkjs/``, set up by ``make clerk-js``).
+    clerk_js_dir: str | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -67,6 +82,8 @@ class DevIdPConfig:
             raise ValueError("org_claims must be 'v1' or 'v2'")
         if self.handshake_format not in ("auto", "token", "nonce"):
             raise ValueError("handshake_format must be 'auto', 'token' or 'nonce'")
+        if not _HOSTNAME.fullmatch(self.frontend_api):
+            raise ValueError(f"frontend_api must be a host name: {self.frontend_api!r}")
         if self.token_lifetime < 1:
             raise ValueError("token_lifetime must be at least 1 second")
 

@@ -19,8 +19,10 @@ from .store import Client
 from .web import CLIENT_COOKIE
 from .web import browser_client
 from .web import current_idp
+from .web import request_origin
 from .web import safe_redirect
 from .web import set_app_cookie
+from .web import set_client_uat
 
 __all__ = ["pages"]
 
@@ -31,8 +33,7 @@ pages = Blueprint("pages", __name__)
 def same_site_forms_only() -> Response | None:
     """Refuse a form posted from another site (login CSRF, a forced sign-out): a browser
     sends ``Origin`` with a POST; it must be this provider's, a loopback or an allowed one."""
-    sent = request.headers.get("Origin")
-    if request.method == "POST" and sent is not None and safe_redirect(sent + "/") is None:
+    if request.method == "POST" and "Origin" in request.headers and request_origin() is None:
         return _page("account.html", 403, error="Forms are accepted from this site only.")
     return None
 
@@ -55,8 +56,7 @@ def _back(client: Client, dev_browser: str | None) -> Response:
     ``__client_uat`` is the time of the last change, or ``0`` once signed out, as Clerk's."""
     target = _redirect_url() or url_for("pages.account")
     response = redirect(target, 303)
-    signed_in = current_idp().store.active_session(client) is not None
-    set_app_cookie(response, "__client_uat", str(int(client.updated_at)) if signed_in else "0")
+    set_client_uat(response, client)
     if dev_browser is not None:
         set_app_cookie(response, "__clerk_db_jwt", dev_browser)
     else:

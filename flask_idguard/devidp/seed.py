@@ -16,6 +16,7 @@ A seed is a JSON file (``--seed FILE``); :data:`DEFAULT_SEED` ships with the pac
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -40,6 +41,8 @@ class UserSeed:
     username: str | None = None
     public_metadata: Mapping[str, Any] = field(default_factory=dict)
     private_metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: A phone number in E.164 form (``+12015550100``), for phone-code sign-in.
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class Seed:
         for user in self.users:
             if not user.id.startswith("user_") or "@" not in user.email or not user.password:
                 raise SeedError(f"seed: user {user.id!r} needs a 'user_' id, an email, a password")
+            if user.phone is not None and not E164.fullmatch(str(user.phone)):
+                raise SeedError(f"seed: user {user.id!r}: phone must be E.164, like +12015550100")
         for org in self.organizations:
             if not org.id.startswith("org_"):
                 raise SeedError(f"seed: organization {org.id!r} needs an 'org_' id")
@@ -124,6 +129,10 @@ class Seed:
                     raise SeedError(f"seed: organization {org.id!r} lists unknown user {member!r}")
                 if not role.startswith("org:"):
                     raise SeedError(f"seed: role {role!r} in {org.id!r} must start with 'org:'")
+
+
+#: A phone number as Clerk stores it: ``+``, the country code and the number, digits only.
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 def _list(data: Mapping[str, Any], key: str) -> list[Any]:

@@ -23,7 +23,16 @@ from werkzeug.security import generate_password_hash
 from .seed import M2MClientSeed
 from .seed import Seed
 
-__all__ = ["Client", "Organization", "Session", "Store", "User", "hash_password", "new_id"]
+__all__ = [
+    "Client",
+    "Organization",
+    "Session",
+    "SignInAttempt",
+    "Store",
+    "User",
+    "hash_password",
+    "new_id",
+]
 
 _ALPHABET = string.ascii_letters + string.digits
 #: Sessions a client keeps alive without activity (Clerk's default lifetime is 7 days).
@@ -59,6 +68,9 @@ class User:
     updated_at: float = field(default_factory=time.time)
     last_sign_in_at: float | None = None
     banned: bool = False
+    #: E.164 (``+12015550100``), or None.
+    phone: str | None = None
+    phone_id: str = field(default_factory=lambda: new_id("idn"))
 
     @property
     def full_name(self) -> str:
@@ -104,6 +116,8 @@ class Client:
     created_at: float = field(default_factory=time.time)
     #: ``iat`` of the last session token minted for this client.
     last_token_iat: int = 0
+    #: The sign-in in progress through the Frontend API (``@clerk/clerk-js``), if any.
+    sign_in_id: str | None = None
 
     def touch(self) -> None:
         """Move ``updated_at`` (``__client_uat``) past every token minted so far, so the app
@@ -117,6 +131,26 @@ class Client:
         if wait > 0:
             time.sleep(wait)
         self.updated_at = time.time()
+
+
+@dataclass
+class SignInAttempt:
+    """A sign-in through the Frontend API: identified, then a first factor, then complete."""
+
+    id: str
+    client_id: str
+    user_id: str | None = None
+    identifier: str | None = None
+    status: str = "needs_identifier"
+    #: The first factor being verified (``password``, ``email_code``), its status and code.
+    strategy: str | None = None
+    verification: str | None = None
+    code: str | None = None
+    attempts: int = 0
+    created_session_id: str | None = None
+    created_at: float = field(default_factory=time.time)
+    #: Clerk abandons a sign-in attempt after a day.
+    abandon_at: float = field(default_factory=lambda: time.time() + 24 * 3600)
 
 
 class Store:
@@ -133,11 +167,12 @@ class Store:
         self.sessions: dict[str, Session] = {}
         #: dev browser token → client id.
         self.dev_browsers: dict[str, str] = {}
+        self.sign_ins: dict[str, SignInAttempt] = {}
         self._nonces: dict[str, tuple[float, list[str]]] = {}
         for u in seed.users:
             self.users[u.id] = User(
                 u.id, u.email, hash_password(u.password), u.first_name, u.last_name,
-                u.username, dict(u.public_metadata), dict(u.private_metadata),
+                u.username, dict(u.public_metadata), dict(u.private_metadata), phone=u.phone,
             )  # fmt: skip
         for o in seed.organizations:
             self.organizations[o.id] = Organization(o.id, o.slug, o.name, dict(o.members))
@@ -152,6 +187,14 @@ class Store:
     def user_by_email(self, email: str) -> User | None:
         wanted = email.strip().lower()
         return next((u for u in self.users.values() if u.email.lower() == wanted), None)
+
+    def user_by_identifier(self, identifier: str) -> User | None:
+        """A user by email address or phone number (spaces, dashes, dots and parentheses in
+        the number are ignored, as Clerk's sign-in form does)."""
+        if "@" in identifier:
+            return self.user_by_email(identifier)
+        number = "".join(c for c in identifier if c not in " -.()")
+        return next((u for u in self.users.values() if u.phone and u.phone == number), None)
 
     def authenticate(self, email: str, password: str) -> User | None:
         """The user whose email and password these are (and who is not banned), or None."""

@@ -7,6 +7,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import Literal
 
 from ..providers.clerk.instance import cookie_suffix
 
@@ -60,8 +61,10 @@ def session_token(
     lifetime: int | None = None,
     extra: dict[str, Any] | None = None,
     now: float | None = None,
+    org_id: str | None | Literal[False] = False,
 ) -> str:
-    """A session token for ``session``, signed with the instance key."""
+    """A session token for ``session``, signed with the instance key: for its active
+    organization, or for ``org_id`` (None: the personal account) when given."""
     store, config = idp.store, idp.config
     user = store.users[session.user_id]
     client = store.clients.get(session.client_id)
@@ -84,7 +87,7 @@ def session_token(
     }
     if azp:
         claims["azp"] = azp
-    org = store.organizations.get(session.org_id or "")
+    org = store.organizations.get((session.org_id if org_id is False else org_id) or "")
     if config.org_claims == "v2":
         claims["v"] = 2
     if org is not None and session.user_id in org.members:

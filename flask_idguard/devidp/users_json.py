@@ -24,6 +24,8 @@ from typing import Literal
 
 from flask import request
 
+from .identifiers import email_address
+from .identifiers import phone_number
 from .store import User
 
 if TYPE_CHECKING:
@@ -219,15 +221,13 @@ def avatar(user: User) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
 
 
-#: What every Clerk user object says here: no phone numbers, wallets, passkeys or external
+#: What every Clerk user object says here: no wallets, passkeys or external
 #: accounts, no second factor, no lockout, every self-service setting on.
 _CLERK_FIXED: dict[str, Any] = {
     "object": "user",
     "external_id": None,
-    "primary_phone_number_id": None,
     "primary_web3_wallet_id": None,
     "has_image": False,
-    "phone_numbers": [],
     "web3_wallets": [],
     "passkeys": [],
     "external_accounts": [],
@@ -253,29 +253,16 @@ _CLERK_FIXED: dict[str, Any] = {
 def clerk_user(user: User, last_active_at: float | None = None) -> dict[str, Any]:
     """Clerk's user object, with every field ``clerk-backend-api`` requires."""
     created, updated = millis(user.created_at), millis(user.updated_at)
-    email = {
-        "id": user.email_id,
-        "object": "email_address",
-        "email_address": user.email,
-        "reserved": False,
-        "verification": {
-            "object": "verification_admin",
-            "status": "verified",
-            "strategy": "admin",
-            "attempts": None,
-            "expire_at": None,
-        },
-        "linked_to": [],
-        "matches_sso_connection": False,
-        "created_at": created,
-        "updated_at": updated,
-    }
+    email = email_address(user, created, updated)
     image = avatar(user)
+    phones = [] if user.phone is None else [phone_number(user, created, updated)]
     return {
         **_CLERK_FIXED,
         "id": user.id,
         "primary_email_address_id": user.email_id,
         "email_addresses": [email],
+        "primary_phone_number_id": user.phone_id if phones else None,
+        "phone_numbers": phones,
         "username": user.username,
         "first_name": user.first_name,
         "last_name": user.last_name,

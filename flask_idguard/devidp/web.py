@@ -21,12 +21,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLIENT_COOKIE",
+    "FapiError",
     "browser_client",
     "clerk_error",
     "current_idp",
     "origin",
+    "request_origin",
     "safe_redirect",
     "set_app_cookie",
+    "set_client_uat",
 ]
 
 #: The frontend API's own cookie naming the browser's client (production instances).
@@ -39,17 +42,42 @@ def current_idp() -> Instance:
     return idp  # type: ignore[no-any-return]
 
 
-def clerk_error(status: int, code: str, message: str, long_message: str = "") -> Response:
-    """An error in Clerk's format: ``{"errors": [{code, message, long_message, meta}]}``."""
+def clerk_error(
+    status: int, code: str, message: str, long_message: str = "", *, param: str | None = None
+) -> Response:
+    """An error in Clerk's format: ``{"errors": [{code, message, long_message, meta}]}``;
+    ``meta.param_name`` names the form field at fault, as Clerk's form errors do."""
+    meta = {"param_name": param} if param is not None else {}
     body = {
         "errors": [
-            {"code": code, "message": message, "long_message": long_message or message, "meta": {}}
+            {
+                "code": code,
+                "message": message,
+                "long_message": long_message or message,
+                "meta": meta,
+            }
         ],
         "clerk_trace_id": "devidp",
     }
     response = jsonify(body)
     response.status_code = status
     return response
+
+
+class FapiError(Exception):
+    """A Frontend API error, answered in Clerk's format by :func:`clerk_error`."""
+
+    def __init__(
+        self, status: int, code: str, message: str, long_message: str = "", param: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.long_message, self.param = long_message, param
+
+    def response(self) -> Response:
+        return clerk_error(
+            self.status, self.code, self.message, self.long_message, param=self.param
+        )
 
 
 def origin(url: str | None) -> str | None:
@@ -71,6 +99,13 @@ def safe_redirect(url: str | None) -> str | None:
     host = parsed.hostname.strip("[]")
     allowed = {origin(idp.config.base_url), *idp.config.allowed_origins}
     return url if is_loopback(host) or parsed.origin in allowed else None
+
+
+def request_origin() -> str | None:
+    """The request's ``Origin`` when this provider serves it (a loopback origin, its own or an
+    allowed one), else None: browsers send it with every cross-origin call and form post."""
+    sent = request.headers.get("Origin")
+    return sent if sent is not None and safe_redirect(sent + "/") is not None else None
 
 
 def browser_client(*, create: bool = False) -> tuple[Client | None, str | None]:
@@ -109,6 +144,13 @@ def set_app_cookie(response: Response, name: str, value: str, *, suffixed: bool 
         response.set_cookie(
             cookie, value, max_age=_YEAR, path="/", samesite="Lax", secure=idp.config.secure_cookies
         )
+
+
+def set_client_uat(response: Response, client: Client) -> None:
+    """``__client_uat`` for the app: the client's last change while a session is active, ``0``
+    once signed out, as Clerk's Frontend API sets it."""
+    signed_in = current_idp().store.active_session(client) is not None
+    set_app_cookie(response, "__client_uat", str(int(client.updated_at)) if signed_in else "0")
 
 
 def json_body() -> dict[str, Any]:

@@ -38,7 +38,9 @@ def test_a_session_token_for_a_user_by_email(app: Flask) -> None:
     assert data["verdict"]["provider"] == "clerk"
     assert data["verdict"]["user_id"] == "user_alice"
     r = app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"})
-    assert r.json == {"provider": "clerk", "scopes": [], "user_id": "user_alice"}
+    assert r.json is not None
+    assert (r.json["provider"], r.json["user_id"]) == ("clerk", "user_alice")
+    assert r.json["session_id"] == data["claims"]["sid"]
 
 
 def test_a_session_token_with_an_organization(app: Flask) -> None:

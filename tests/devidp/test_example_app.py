@@ -9,11 +9,13 @@ import requests
 from click.testing import CliRunner
 from flask import Flask
 
+from example_app import clerk_js_url
 from example_app import create_app
 from example_app.__main__ import banner
 from example_app.__main__ import offline_config
 from flask_idguard.devidp import DevIdP
 from flask_idguard.devidp.__main__ import main as devidp_main
+from flask_idguard.devidp.config import publishable_key
 
 from .conftest import Browser
 
@@ -91,3 +93,32 @@ def test_the_state_file_keeps_keys_and_users(tmp_path: Path) -> None:
     assert again.secret_key == first.secret_key
     assert again.clerk_key.kid == first.clerk_key.kid
     assert again.store.authenticate("erin@example.test", "erin-password") is not None
+
+
+def test_the_clerk_js_page_loads_the_sdk_from_the_proxy_and_needs_a_key() -> None:
+    idp = DevIdP()
+    page = create_app(offline_config(idp)).test_client().get("/clerk-js").text
+    script = f"{idp.config.frontend_api_url}/npm/@clerk/clerk-js@6/dist/clerk.browser.js"
+    assert f'<script src="{script}"' in page
+    assert f'data-clerk-proxy-url="{idp.config.frontend_api_url}"' in page
+    assert f'data-clerk-publishable-key="{idp.config.publishable_key}"' in page
+    oidc_only = {"IDGUARD_ISSUER": "https://issuer.example", "IDGUARD_AUDIENCE": "api"}
+    unconfigured = create_app(oidc_only).test_client().get("/clerk-js").text
+    assert 'id="unconfigured"' in unconfigured and "<script src=" not in unconfigured
+
+
+def test_without_a_proxy_the_sdk_comes_from_the_keys_frontend_api() -> None:
+    key = publishable_key("development", "sweet-cat-12.clerk.accounts.dev")
+    assert clerk_js_url(key, None) == (
+        "https://sweet-cat-12.clerk.accounts.dev/npm/@clerk/clerk-js@6/dist/clerk.browser.js"
+    )
+    assert clerk_js_url(key, "https://app.example/__clerk/") == (
+        "https://app.example/__clerk/npm/@clerk/clerk-js@6/dist/clerk.browser.js"
+    )
+    assert clerk_js_url(None, None) is None
+    assert clerk_js_url("pk_test_%%%", None) is None
+
+
+def test_the_command_takes_a_frontend_api_host() -> None:
+    result = CliRunner().invoke(devidp_main, ["--frontend-api", "not a host"])
+    assert result.exit_code == 2 and "frontend_api must be a host name" in result.output
