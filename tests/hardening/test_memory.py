@@ -18,7 +18,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import assume
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
+from flask_idguard.core.cache import deep_size
+from flask_idguard.core.jwt.parse import MAX_TOKEN_BYTES
 from flask_idguard.providers.clerk import verify as clerk_verify
 from flask_idguard.providers.clerk.provider import ClerkProvider
 from flask_idguard.testing import ClerkTestInstance
@@ -88,3 +94,42 @@ def test_a_flood_of_unauthenticated_input_pins_a_few_mib_at_most(
     kept = retained(flood)
     assert clerk_verify.PARSED.bytes <= clerk_verify.PARSED.max_bytes
     assert kept < LIMIT, f"{kept / MiB:.1f} MiB stayed allocated"
+
+
+# -- the parse cache's cost bound ----------------------------------------------------------------
+
+_SMALL = st.sampled_from([{}, [], 0, 1.5, "", "ab", None, True, 10**20, {"k": 0}, [0]])
+_JSON = st.recursive(
+    _SMALL | st.text(max_size=8) | st.integers() | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: (
+        st.lists(inner, max_size=50) | st.dictionaries(st.text(max_size=6), inner, max_size=20)
+    ),
+    max_leaves=150,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    claims=st.dictionaries(st.text(max_size=6), _JSON, max_size=10),
+    flat=st.lists(_SMALL, max_size=600),
+)
+def test_the_parse_cache_never_undercounts_what_a_token_holds(
+    claims: dict[str, Any], flat: list[Any]
+) -> None:
+    """``parsed_cost`` (from the token's length alone) bounds what ``deep_size`` measures of
+    the parsed token, for any JSON payload, the densest ones included."""
+    claims = {**claims, "flat": flat}
+    body = json.dumps(claims, separators=(",", ":")).encode()
+    token = f"{b64url(json.dumps({'alg': 'RS256'}).encode())}.{b64url(body)}.c2ln"
+    assume(len(token) <= MAX_TOKEN_BYTES)  # longer ones are refused unparsed
+    parsed = clerk_verify.parse(token)
+    held = deep_size(token) + deep_size(parsed.signing_input) + deep_size(parsed.signature)
+    held += deep_size((parsed.header, parsed.claims))
+    assert held <= clerk_verify.parsed_cost(token)
+
+
+def test_the_densest_payload_is_within_the_bound() -> None:
+    token = dense_token(0)
+    parsed = clerk_verify.parse(token)
+    held = deep_size((parsed.header, parsed.claims)) + 3 * deep_size(token)
+    assert 0.5 * clerk_verify.parsed_cost(token) < held <= clerk_verify.parsed_cost(token)

@@ -12,9 +12,8 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
+from typing import NamedTuple
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -55,14 +54,19 @@ class TokenError(Exception):
         return f"TokenError({self.reason!r}, {self.message!r})"
 
 
-@dataclass(frozen=True)
-class Unverified:
-    """A strictly parsed but *unverified* compact JWS."""
+class Unverified(NamedTuple):
+    """A strictly parsed but *unverified* compact JWS (immutable; the dicts must not be
+    mutated)."""
 
     header: dict[str, Any]
     claims: dict[str, Any]
-    signing_input: bytes = field(repr=False)
-    signature: bytes = field(repr=False)
+    signing_input: bytes
+    signature: bytes
+    #: The compact serialization it was parsed from.
+    token: str = ""
+
+    def __repr__(self) -> str:
+        return f"Unverified(header={self.header!r}, claims={self.claims!r})"
 
 
 def _b64decode(segment: str, what: str) -> bytes:
@@ -77,6 +81,17 @@ def _b64decode(segment: str, what: str) -> bytes:
         raise TokenError(
             "token-invalid", f"Invalid JWT form. The {what} is not base64url."
         ) from exc
+
+
+_JWS = re.compile(r"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+_TO_STANDARD = str.maketrans("-_", "+/")
+
+
+def _b64_checked(segment: str, what: str) -> bytes:
+    """:func:`_b64decode` for a segment already known to be in the base64url alphabet."""
+    if len(segment) % 4 == 1:
+        return _b64decode(segment, what)  # raises with the message
+    return binascii.a2b_base64((segment + "=" * (-len(segment) % 4)).translate(_TO_STANDARD))
 
 
 def _depth_ok(value: object, depth: int = 0) -> bool:
@@ -129,7 +144,12 @@ def decode_unverified(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> Unveri
             "token-invalid", "Invalid JWT form. A JWT consists of three parts separated by dots."
         )
     header_b64, payload_b64, signature_b64 = parts
-    header = _json_object(_b64decode(header_b64, "header"), "header")
-    claims = _json_object(_b64decode(payload_b64, "payload"), "payload")
-    signature = _b64decode(signature_b64, "signature")
-    return Unverified(header, claims, f"{header_b64}.{payload_b64}".encode("ascii"), signature)
+    if _JWS.fullmatch(token) is not None:  # one scan for the alphabet of all three segments
+        decode = _b64_checked
+    else:
+        decode = _b64decode  # finds the segment at fault, for the message
+    header = _json_object(decode(header_b64, "header"), "header")
+    claims = _json_object(decode(payload_b64, "payload"), "payload")
+    signature = decode(signature_b64, "signature")
+    signing_input = token[: len(header_b64) + 1 + len(payload_b64)].encode("ascii")
+    return Unverified(header, claims, signing_input, signature, token)
