@@ -18,9 +18,11 @@ from flask import Response
 from flask import abort
 from flask import after_this_request
 from flask import current_app
+from flask import g
 from flask import redirect as redirect_response
 from flask import request
 
+from .app_state import G_KEY
 from .app_state import app_state
 from .app_state import current_request
 from .auth import current_auth_state
@@ -36,6 +38,9 @@ from .errors import InvalidRequest
 from .errors import InvalidToken
 from .errors import ServiceUnavailable
 from .errors import UseDPoPNonce
+from .providers.clerk.machine import Accepts
+from .providers.clerk.machine import accepts_value
+from .signals import request_authenticated
 from .state import AuthState
 
 __all__ = [
@@ -53,7 +58,7 @@ Check = Callable[[AuthState], None]
 logger = logging.getLogger("flask_idguard")
 
 
-def _guard(*checks: Check, vary: bool = False) -> Callable[[F], F]:
+def _guard(*checks: Check, vary: bool = False, accepts: Accepts | None = None) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         is_async = inspect.iscoroutinefunction(view)
 
@@ -64,6 +69,8 @@ def _guard(*checks: Check, vary: bool = False) -> Callable[[F], F]:
                     if vary:
                         after_this_request(_vary)
                     state = current_auth_state()
+                    if accepts is not None and state.retype is not None:
+                        state = _accepting(state, accepts)
                     for check in checks:
                         check(state)
                 if is_async:
@@ -78,6 +85,17 @@ def _guard(*checks: Check, vary: bool = False) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def _accepting(state: AuthState, accepts: Accepts) -> AuthState:
+    """The request decided again for a route accepting ``accepts`` (Clerk's ``acceptsToken``);
+    the view's ``current_auth`` is that state."""
+    retyped = state.retype(state, accepts) if state.retype is not None else state
+    if retyped is not state:
+        setattr(g._get_current_object(), G_KEY, retyped)
+        if retyped.is_signed_in and request_authenticated.receivers:
+            request_authenticated.send(app_state().app, state=retyped)
+    return retyped
 
 
 def _vary(response: Response) -> Response:
@@ -187,6 +205,7 @@ def requires_auth(
     redirect: bool = True,
     optional: bool = False,
     pass_invalid: bool = False,
+    accepts_token: str | Iterable[str] = "session_token",
 ) -> Callable[[F], F]: ...
 def requires_auth(
     view: F | None = None,
@@ -195,6 +214,7 @@ def requires_auth(
     redirect: bool = True,
     optional: bool = False,
     pass_invalid: bool = False,
+    accepts_token: str | Iterable[str] = "session_token",
 ) -> F | Callable[[F], F]:
     """Require a verified token; with ``scopes``, all of them.
 
@@ -207,7 +227,16 @@ def requires_auth(
     token is still refused as above. ``pass_invalid=True`` (with ``optional``) lets every
     failure through to the view, which reads ``current_auth.reason`` (Auth0's
     ``authRequired: false``).
+
+    ``accepts_token`` (Clerk): the token types the route accepts, as Clerk's
+    ``acceptsToken``: ``"session_token"`` (the default), ``"api_key"``, ``"m2m_token"``,
+    ``"oauth_token"``, a list of them, or ``"any"``. A machine token in the
+    ``Authorization`` header is verified only on a route that accepts its type; any other
+    type is refused with Clerk's ``token-type-mismatch`` (401). States of other providers
+    are not filtered.
     """
+    accepts = accepts_value(accepts_token)
+    retype = None if accepts == "session_token" else accepts
     if pass_invalid and not optional:
         raise TypeError("pass_invalid=True needs optional=True")
     if optional:
@@ -216,12 +245,12 @@ def requires_auth(
                 "scopes cannot be combined with optional=True: check current_auth.scopes "
                 "in the view, or use @scopes_include on a view that requires sign-in"
             )
-        decorator = _guard(_optional(pass_invalid), vary=True)
+        decorator = _guard(_optional(pass_invalid), vary=True, accepts=retype)
         return decorator(view) if view is not None else decorator
     checks: list[Check] = [_signed_in(redirect)]
     if scopes is not None:
         checks.append(_scope_check(_scope_list(scopes), "all"))
-    decorator = _guard(*checks)
+    decorator = _guard(*checks, accepts=retype)
     return decorator(view) if view is not None else decorator
 
 
