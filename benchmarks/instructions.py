@@ -13,6 +13,8 @@ IdGuard app whose view is unprotected (the hooks only), and an ``@requires_auth`
 a repeated token; then the Clerk rows: a bare view receiving a browser's Clerk session cookies
 (a production document navigation with a same-origin ``Referer``), a Clerk app's unprotected
 view, and a Clerk ``@requires_auth`` view (``CLERK_JWT_KEY``, authorized parties set).
+``--machine``: a repeated Clerk session token in the header against a repeated API key and
+M2M token on routes that accept them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ import time
 from typing import Any
 
 VARIANTS = ("bare-noheader", "bare", "hooks", "guard", "bare-cookie", "clerk-hooks", "clerk-guard")
+#: Clerk machine tokens (``--machine``): a repeated session token in the header, then a
+#: repeated API key and M2M token on routes that accept them (the Backend API stubbed).
+MACHINE_VARIANTS = ("clerk-session-header", "clerk-api-key", "clerk-m2m")
+MACHINE_TOKENS = {
+    "clerk-api-key": ("api_key", "ak_bench_1"),
+    "clerk-m2m": ("m2m_token", "mt_bench_1"),
+}
 CLERK_PK = "pk_live_Y2xlcmsuaW5zcGlyZWQucHVtYS03NC5sY2wuZGV2JA"  # clerk.inspired.puma-74.lcl.dev
 CLERK_FAPI = "clerk.inspired.puma-74.lcl.dev"
 
@@ -55,16 +64,25 @@ def child(mode: str, n: int, fixture: str) -> None:
             CLERK_SECRET_KEY="sk_live_instructions",
             CLERK_JWT_KEY=f["pem"],
             CLERK_AUTHORIZED_PARTIES=["https://example.com"],
+            CLERK_MACHINE_TOKEN_CACHE_TTL=3600,  # callgrind is slow: one API call per run
         )
         IdGuard(app)
 
     def view() -> Any:
         return jsonify(ok=True)
 
-    guarded = mode in ("guard", "clerk-guard")
+    guarded = mode in ("guard", "clerk-guard", "clerk-session-header")
+    if mode in MACHINE_TOKENS:
+        token_type, token = MACHINE_TOKENS[mode]
+        stub_backend_api(token_type, token)
+        view = requires_auth(accepts_token=token_type)(view)
     app.add_url_rule("/v", "v", requires_auth(view) if guarded else view)
     client = app.test_client(use_cookies=False)
-    if mode == "bare-noheader":
+    if mode in MACHINE_TOKENS:
+        headers = {"Authorization": "Bearer " + MACHINE_TOKENS[mode][1]}
+    elif mode == "clerk-session-header":
+        headers = {"Authorization": "Bearer " + f["session"]}
+    elif mode == "bare-noheader":
         headers = {}
     elif mode in ("bare-cookie", "clerk-hooks", "clerk-guard"):
         headers = f["cookie_headers"]
@@ -73,6 +91,20 @@ def child(mode: str, n: int, fixture: str) -> None:
     base_url = "https://example.com" if "cookie" in mode or "clerk" in mode else None
     for _ in range(n + 1):
         assert client.get("/v", headers=headers, base_url=base_url).status_code == 200
+
+
+def stub_backend_api(token_type: str, token: str) -> None:
+    """The Backend API's verify endpoint answering for ``token`` (once: it is remembered)."""
+    import responses
+
+    from flask_idguard.providers.clerk.machine_api import ENDPOINTS
+
+    path, _ = ENDPOINTS[token_type]
+    body = {"id": "id_1", "subject": "mch_1" if token_type == "m2m_token" else "user_1",
+            "scopes": ["read"], "claims": {"k": "v"}, "revoked": False, "expired": False,
+            "expiration": None}  # fmt: skip
+    responses.start()
+    responses.add(responses.POST, "https://api.clerk.com" + path, json=body)
 
 
 def count(mode: str, n: int, fixture: str) -> int:
@@ -107,6 +139,11 @@ def main() -> int:
     parser.add_argument(
         "--clerk", action="store_true", help="only the Clerk rows (bare-cookie, clerk-*)"
     )
+    parser.add_argument(
+        "--machine",
+        action="store_true",
+        help="only the Clerk machine-token rows (clerk-session-header, clerk-api-key, clerk-m2m)",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -138,6 +175,7 @@ def main() -> int:
         "jwks": issuer.jwks(),
         "token": issuer.token(claims, expires_in=3600),
         "pem": issuer.public_pem(),
+        "session": session,
         "cookie_headers": {
             "Sec-Fetch-Dest": "document",
             "Referer": "https://example.com/",
@@ -146,6 +184,8 @@ def main() -> int:
     }
     per_request: dict[str, float] = {}
     variants = [m for m in VARIANTS if not args.clerk or "cookie" in m or "clerk" in m]
+    if args.machine:
+        variants = list(MACHINE_VARIANTS)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(fixture, fh)
     try:
@@ -155,6 +195,8 @@ def main() -> int:
             per_request[mode] = (high - low) / (args.long - args.short)
     finally:
         os.unlink(fh.name)
+    if args.machine:
+        return machine_report(per_request)
     print("| variant | instructions per request | x bare (same header or cookies) |")
     print("|---|---:|---:|")
     for mode in variants:
@@ -170,6 +212,18 @@ def main() -> int:
         )
     clerk = per_request["clerk-guard"] / per_request["bare-cookie"]
     print(f"Clerk session cookie / same request to a bare view: {clerk:.3f} (target <= 1.10)")
+    return 0
+
+
+def machine_report(per_request: dict[str, float]) -> int:
+    """The machine-token rows against a repeated session token in the header."""
+    session = per_request["clerk-session-header"]
+    print("| variant | instructions per request | x repeated session token |")
+    print("|---|---:|---:|")
+    for mode in MACHINE_VARIANTS:
+        print(f"| {mode} | {per_request[mode]:,.0f} | {per_request[mode] / session:.3f} |")
+    worst = max(per_request[m] for m in MACHINE_TOKENS) / session
+    print(f"\nrepeated API key or M2M token / repeated session token: {worst:.3f} (target <= 1.2)")
     return 0
 
 
