@@ -456,3 +456,40 @@ def test_hostile_machine_jwt_claims_never_500(claims: dict[str, Any], typ: str |
     assert resp.status_code in (200, 401)
     if resp.status_code == 200:
         assert resp.json["token_type"] in ("m2m_token", "oauth_token", "session_token")
+
+
+@pytest.mark.parametrize("token", ["ak_" + "x" * 600, "mt_caf\u00e9", "oat_a\tb"])
+def test_oversized_or_odd_opaque_tokens_never_reach_the_api(
+    clerk: ClerkTestInstance, stub: Stub, token: str
+) -> None:
+    from flask_idguard.providers.clerk.machine_verify import MachineError
+
+    provider = make_app(clerk, "any").extensions["idguard"].providers[0]
+    kind = {"ak_": "api_key", "mt_": "m2m_token", "oat": "oauth_token"}[token[:3]]
+    with pytest.raises(MachineError) as caught:
+        provider.machine_tokens.verifier.verify(kind, token)
+    assert caught.value.code == "token-invalid"
+    assert caught.value.full_message.endswith("not found (code=token-invalid, status=n/a)")
+    resp = get(make_app(clerk, "any"), token[:520])
+    assert resp.status_code == 401
+    assert stub.calls == []
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [(-1, "CLERK_MACHINE_TOKEN_CACHE_TTL"), (7200, "at most 3600"), (True, "CLERK_MACHINE")],
+)
+def test_cache_ttl_is_checked_at_start_up(
+    clerk: ClerkTestInstance, value: object, fragment: str
+) -> None:
+    from flask_idguard import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=fragment):
+        make_app(clerk, "any", CLERK_MACHINE_TOKEN_CACHE_TTL=value)
+
+
+def test_the_machine_secret_key_is_never_shown(clerk: ClerkTestInstance) -> None:
+    app = make_app(clerk, "any", CLERK_MACHINE_SECRET_KEY="ak_very_secret")
+    provider = app.extensions["idguard"].providers[0]
+    shown = repr(provider.machine_tokens.verifier.api) + repr(vars(provider))
+    assert "ak_very_secret" not in shown

@@ -40,6 +40,10 @@ OPAQUE_PREFIXES = (M2M_PREFIX, OAUTH_PREFIX, API_KEY_PREFIX)
 _JWT_FORMAT = re.compile(r"[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\Z")
 #: Claims of an M2M JWT that are not its custom ``claims`` (``M2MToken.fromJwtPayload``).
 _RESERVED = frozenset({"iss", "sub", "exp", "nbf", "iat", "jti"})
+#: Longer opaque tokens, or any with a character outside printable ASCII, are refused without
+#: asking the Backend API (Clerk's are a prefix and a few dozen characters).
+MAX_OPAQUE_LENGTH = 512
+_OPAQUE = re.compile(r"[\x21-\x7e]+\Z")
 _NOT_FOUND = {
     "api_key": "API key not found",
     "m2m_token": "Machine token not found",
@@ -180,6 +184,8 @@ class MachineVerifier:
         return resource
 
     def _verify_opaque(self, token_type: str, token: str, now: float) -> dict[str, Any]:
+        if len(token) > MAX_OPAQUE_LENGTH or _OPAQUE.match(token) is None:
+            raise MachineError("token-invalid", _NOT_FOUND[token_type])
         try:
             data = dict(self.api.verify(token_type, token))
         except BackendAPIError as exc:
