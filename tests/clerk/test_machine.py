@@ -493,3 +493,35 @@ def test_the_machine_secret_key_is_never_shown(clerk: ClerkTestInstance) -> None
     provider = app.extensions["idguard"].providers[0]
     shown = repr(provider.machine_tokens.verifier.api) + repr(vars(provider))
     assert "ak_very_secret" not in shown
+
+
+def test_a_refused_secret_key_is_503(clerk: ClerkTestInstance) -> None:
+    error = {"errors": [{"code": "authentication_invalid", "message": "Unauthorized request"}]}
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.POST, API + "/api_keys/verify", status=401, json=error)
+        resp = get(make_app(clerk, "api_key"), API_KEY)
+    assert resp.status_code == 503
+    assert resp.headers["x-clerk-auth-reason"] == "secret-key-invalid"
+    assert resp.headers["x-clerk-auth-message"] == (
+        "Unauthorized request (code=secret-key-invalid, status=401)"
+    )
+
+
+def test_jwt_machine_tokens_with_the_backend_api_jwks(clerk: ClerkTestInstance) -> None:
+    config = {k: v for k, v in clerk.config(CLERK_API_URL=API).items() if k != "CLERK_JWT_KEY"}
+    app = Flask(__name__)
+    app.config.update(config)
+    IdGuard(app)
+    app.add_url_rule("/", "v", requires_auth(accepts_token="any")(lambda: "ok"))
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, API + "/v1/jwks", json=clerk.jwks())
+        assert get(app, m2m_jwt(clerk)).status_code == 200
+        assert get(app, oauth_jwt(clerk)).status_code == 200
+    down = Flask(__name__)
+    down.config.update(config)
+    IdGuard(down)
+    down.add_url_rule("/", "v", requires_auth(accepts_token="any")(lambda: "ok"))
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, API + "/v1/jwks", status=503)
+        resp = get(down, m2m_jwt(clerk))
+    assert (resp.status_code, resp.headers["x-clerk-auth-reason"]) == (503, "unexpected-error")
