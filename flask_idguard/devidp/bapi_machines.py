@@ -212,7 +212,11 @@ def _strings(value: object) -> list[str] | None:
 
 
 def _verify(token_type: str, field_name: str) -> Response:
-    found = machine_tokens(current_idp()).find(token_type, json_body().get(field_name))
+    """The token's resource, or 404. ``secret`` is read for every type too: Clerk's Python SDK
+    (``clerk-backend-api``) sends that field to all three endpoints."""
+    body = json_body()
+    token = body.get(field_name, body.get("secret"))
+    found = machine_tokens(current_idp()).find(token_type, token)
     if found is None:
         return clerk_error(404, "resource_not_found", f"{_NOT_FOUND[token_type]} not found")
     return jsonify(found.resource())

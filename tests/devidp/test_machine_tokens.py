@@ -173,3 +173,19 @@ def test_the_example_apps_machine_route(provider: DevIdP) -> None:
 
 def call_path(app: Flask, path: str, token: str) -> Any:
     return app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_clerks_python_sdk_verifies_the_providers_machine_tokens(provider: DevIdP) -> None:
+    """``clerk-backend-api``'s ``verify_token`` (its ``authenticate_request`` cannot be given
+    an API URL for machine tokens): it posts ``{"secret": ...}`` to every verify endpoint."""
+    from clerk_backend_api.security import verify_token
+    from clerk_backend_api.security.types import TokenVerificationError
+    from clerk_backend_api.security.types import VerifyTokenOptions
+
+    token = post(provider, "/m2m_tokens", MACHINE_KEY).json()["token"]
+    key = post(provider, "/api_keys", provider.secret_key, name="py", subject="user_bob")
+    options = VerifyTokenOptions(secret_key=provider.secret_key, api_url=provider.config.base_url)
+    assert verify_token(token, options)["subject"] == "mch_devidp_machine"
+    assert verify_token(key.json()["secret"], options)["subject"] == "user_bob"
+    with pytest.raises(TokenVerificationError):
+        verify_token("ak_unknown", options)
