@@ -23,6 +23,7 @@ from flask import redirect as redirect_response
 from flask import request
 
 from .app_state import G_KEY
+from .app_state import RETYPES_ATTR
 from .app_state import app_state
 from .app_state import current_request
 from .auth import current_auth_state
@@ -40,6 +41,7 @@ from .errors import ServiceUnavailable
 from .errors import UseDPoPNonce
 from .providers.clerk.machine import Accepts
 from .providers.clerk.machine import accepts_value
+from .signals import authentication_failed
 from .signals import request_authenticated
 from .state import AuthState
 
@@ -82,6 +84,8 @@ def _guard(*checks: Check, vary: bool = False, accepts: Accepts | None = None) -
                     exc.challenge = app_state().challenge()
                 raise
 
+        if accepts is not None:
+            setattr(wrapper, RETYPES_ATTR, True)  # the hook leaves the signals to this route
         return wrapper  # type: ignore[return-value]
 
     return decorator
@@ -95,6 +99,8 @@ def _accepting(state: AuthState, accepts: Accepts) -> AuthState:
         setattr(g._get_current_object(), G_KEY, retyped)
         if retyped.is_signed_in and request_authenticated.receivers:
             request_authenticated.send(app_state().app, state=retyped)
+        elif retyped.failure not in (None, "missing") and authentication_failed.receivers:
+            authentication_failed.send(app_state().app, state=retyped)
     return retyped
 
 

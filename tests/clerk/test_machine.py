@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from flask_idguard import IdGuard
 from flask_idguard import current_auth
 from flask_idguard import requires_auth
+from flask_idguard.signals import authentication_failed
 from flask_idguard.signals import request_authenticated
 from flask_idguard.testing import ClerkTestInstance
 
@@ -387,9 +388,19 @@ def test_scopes_and_signals(clerk: ClerkTestInstance, stub: Stub) -> None:
     def on_auth(sender: Flask, state: Any) -> None:
         seen.append(state.token_type)
 
-    with request_authenticated.connected_to(on_auth, app):
+    def on_failure(sender: Flask, state: Any) -> None:
+        seen.append(state.reason)
+
+    with (
+        request_authenticated.connected_to(on_auth, app),
+        authentication_failed.connected_to(on_failure, app),
+    ):
         assert get(app, OAUTH, "/scoped").status_code == 200
-    assert seen == ["oauth_token"]
+        assert get(app, OAUTH + "x", "/scoped").status_code == 401
+        # A route that does not accept machine tokens: the hook's decision is the signal.
+        assert get(app, OAUTH, "/open").json["reason"] == "token-invalid"
+    # One signal per request, for the route's decision.
+    assert seen == ["oauth_token", "token-invalid", "token-invalid"]
     stub.known[OAUTH]["scopes"] = ["profile"]
     other = make_app(clerk, "any", CLERK_MACHINE_TOKEN_CACHE_TTL=0)
     other.add_url_rule(
