@@ -28,6 +28,7 @@ API_KEY, M2M, OAUTH = "ak_live_3c9cbd62e5", "mt_live_8d1f0a7c2b", "oat_live_0e4b
 MACHINE_SECRET = "ak_machine_5a7e1c"
 LATER_MS = (IAT + 3600) * 1000
 ACCEPTS: dict[str, Any] = {
+    "session": "session_token",
     "api_key": "api_key",
     "m2m": "m2m_token",
     "oauth": "oauth_token",
@@ -110,6 +111,8 @@ def _matrix() -> list[Scenario]:
     for name, (token, kind, bapi) in tokens.items():
         for label, accepts in ACCEPTS.items():
             expect = ("signed-in", None) if _accepted(kind, accepts) else so("token-type-mismatch")
+            if accepts == "session_token" and token.startswith(("ak_", "mt_", "oat_")):
+                expect = so("token-invalid")  # not a JWT, on the session path (clerk.md §11.3)
             out.append(
                 Scenario(f"machine-{name}-accepts-{label}", expect,
                          prod(acceptsToken=accepts), h(_bearer(token), base=FETCH), bapi=bapi)
