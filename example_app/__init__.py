@@ -127,6 +127,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def messages() -> Any:
         return jsonify(messages=["hello from a protected endpoint"])
 
+    @app.get("/api/machine")
+    @requires_auth(accepts_token="m2m_token")  # Clerk M2M tokens only (make demo prints one)
+    def machine() -> Any:
+        return jsonify(machine_id=current_auth.machine_id, claims=dict(current_auth.claims))
+
     @app.post("/api/admin")
     @has_permission("admin:write")
     def api_admin() -> Any:

@@ -15,6 +15,8 @@ from typing import Any
 from flask.cli import load_dotenv
 from werkzeug.serving import run_simple
 
+from flask_idguard.devidp.bapi_machines import machine_secret_key
+
 from . import create_app
 
 #: Keys that mean "use my own identity provider".
@@ -44,6 +46,11 @@ def banner(idp: Any, app_url: str) -> str:
         f"{idp.config.base_url}/oauth/token | python3 -c 'import json,sys; "
         'print(json.load(sys.stdin)["access_token"])\')',
         f'  curl -H "Authorization: Bearer $TOKEN" {app_url}/api/messages',
+        "A Clerk machine's M2M token for /api/machine:",
+        f"  MT=$(curl -s -X POST -H 'Authorization: Bearer "
+        f"{machine_secret_key(m2m.client_secret)}' {idp.config.base_url}/m2m_tokens "
+        "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')",
+        f'  curl -H "Authorization: Bearer $MT" {app_url}/api/machine',
         "Session tokens live 60 s: reload the dashboard after that to see the handshake.",
         f"{app_url}/synced-users lists the users the provider's webhooks have sent.",
     ]

@@ -41,7 +41,14 @@ from .signals import request_authenticated
 from .state import AuthState
 from .users import UsersClients
 
-__all__ = ["G_KEY", "IdGuardState", "after_request", "app_state", "current_request"]
+__all__ = [
+    "G_KEY",
+    "RETYPES_ATTR",
+    "IdGuardState",
+    "after_request",
+    "app_state",
+    "current_request",
+]
 
 logger = logging.getLogger("flask_idguard")
 
@@ -146,7 +153,11 @@ class IdGuardState:
         if state.status == "signed-in":
             if request_authenticated.receivers:
                 request_authenticated.send(self.app, state=state)
-        elif state.failure not in (None, "missing") and authentication_failed.receivers:
+        elif (
+            state.failure not in (None, "missing")
+            and authentication_failed.receivers
+            and not (state.retype is not None and _route_retypes())
+        ):
             authentication_failed.send(self.app, state=state)
         return state
 
@@ -223,6 +234,18 @@ class IdGuardState:
         if owner is None or owner is providers[0]:
             return providers
         return (owner, *(p for p in providers if p is not owner))
+
+
+#: Set on a view by ``@requires_auth(accepts_token=...)``: the route decides the request again
+#: (machine tokens), and its decorator sends the signals of that decision.
+RETYPES_ATTR = "_idguard_retypes"
+
+
+def _route_retypes() -> bool:
+    """Whether the current request's view accepts other token types than sessions."""
+    endpoint = request.endpoint
+    view = current_app.view_functions.get(endpoint) if endpoint is not None else None
+    return bool(getattr(view, RETYPES_ATTR, False))
 
 
 def _unanswered(ctx: RequestContext) -> AuthState:

@@ -8,36 +8,27 @@ import weakref
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
-from collections.abc import Sequence
 from functools import wraps
 from typing import Any
 from typing import Literal
 from typing import TypeVar
 from typing import overload
-from urllib.parse import urlencode
 
-from flask import Response
-from flask import abort
-from flask import after_this_request
 from flask import current_app
-from flask import redirect as redirect_response
-from flask import request
 
-from .app_state import app_state
-from .app_state import current_request
-from .auth import current_auth_state
+from .app_state import RETYPES_ATTR
+from .checks import Check
+from .checks import add_challenge
+from .checks import requirement
+from .checks import run_checks
+from .checks import scope_check
+from .checks import scope_list
+from .checks import signed_in
 from .core.jwt import json_equal
-from .core.urls import without_params
-from .errors import AuthenticationRequired
 from .errors import IdGuardError
 from .errors import InsufficientPermission
-from .errors import InsufficientScope
-from .errors import InvalidAuthScheme
-from .errors import InvalidDPoPProof
-from .errors import InvalidRequest
 from .errors import InvalidToken
-from .errors import ServiceUnavailable
-from .errors import UseDPoPNonce
+from .providers.clerk.machine import Accepts
 from .state import AuthState
 
 __all__ = [
@@ -51,7 +42,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-Check = Callable[[AuthState], None]
 logger = logging.getLogger("flask_idguard")
 
 
@@ -63,149 +53,30 @@ GUARDED: weakref.WeakKeyDictionary[Callable[..., Any], weakref.WeakSet[Callable[
 )
 
 
-def run_checks(checks: Sequence[Check], *, vary: bool = False) -> None:
-    """Run ``checks`` on the current request's state; ``OPTIONS`` is exempt.
-
-    Raises the :class:`IdGuardError` a failed check calls for, with this app's challenge.
-    """
-    if current_request().method == "OPTIONS":
-        return
-    try:
-        if vary:
-            after_this_request(_vary)
-        state = current_auth_state()
-        for check in checks:
-            check(state)
-    except IdGuardError as exc:
-        _add_challenge(exc)
-        raise
-
-
-def _add_challenge(exc: IdGuardError) -> None:
-    """The answer's challenge is this app's (realm, DPoP offers, metadata URL)."""
-    if exc.challenge is None:
-        exc.challenge = app_state().challenge()
-
-
-def _guard(*checks: Check, vary: bool = False) -> Callable[[F], F]:
+def _guard(*checks: Check, vary: bool = False, accepts: Accepts | None = None) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         is_async = inspect.iscoroutinefunction(view)
 
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                run_checks(checks, vary=vary)
+                run_checks(checks, vary=vary, accepts=accepts)
                 if is_async:
                     return current_app.ensure_sync(view)(*args, **kwargs)
                 return view(*args, **kwargs)
             except IdGuardError as exc:  # raised by the view itself, too
-                _add_challenge(exc)
+                add_challenge(exc)
                 raise
 
         try:
             GUARDED.setdefault(view, weakref.WeakSet()).add(wrapper)
         except TypeError:  # a callable that cannot be weakly referenced: not tracked
             pass
+        if accepts is not None:
+            setattr(wrapper, RETYPES_ATTR, True)  # the hook leaves the signals to this route
         return wrapper  # type: ignore[return-value]
 
     return decorator
-
-
-def _vary(response: Response) -> Response:
-    """An optional-auth answer differs with and without credentials: caches must key on them.
-
-    (A view that requires sign-in needs no ``Vary``: shared caches do not store answers to
-    requests with ``Authorization`` (RFC 9111 §3.5), and its 401 is ``no-store``.)
-    """
-    vary = response.headers.get("Vary")
-    if vary is None:
-        response.headers["Vary"] = "Authorization"
-    elif "authorization" not in vary.lower():
-        response.headers["Vary"] = f"{vary}, Authorization"
-    return response
-
-
-def _is_page_navigation() -> bool:
-    """A browser loading a page: ``Sec-Fetch-Dest: document``, or HTML accepted first."""
-    if request.method not in ("GET", "HEAD"):
-        return False
-    dest = request.headers.get("Sec-Fetch-Dest")
-    if dest is not None:
-        return dest == "document"
-    return request.headers.get("Accept", "").lstrip().startswith("text/html")
-
-
-def _sign_in_redirect(sign_in_url: str) -> str:
-    url = request.url
-    if "access_token" in request.args and app_state().settings.allow_query_token:
-        url = without_params(url, ("access_token",))  # a token never goes to the sign-in page
-    sep = "&" if "?" in sign_in_url else "?"
-    return f"{sign_in_url}{sep}{urlencode({'redirect_url': url})}"
-
-
-def _signed_in(redirect: bool) -> Check:
-    def check(state: AuthState) -> None:
-        if state.is_signed_in:
-            return
-        if state.failure == "unavailable":
-            raise ServiceUnavailable(reason=state.reason)
-        if state.failure == "invalid_request":
-            raise InvalidRequest(state.message, reason=state.reason)
-        if state.failure == "invalid_scheme":
-            raise InvalidAuthScheme(state.message, reason=state.reason)
-        if state.failure == "invalid_dpop_proof":
-            raise InvalidDPoPProof(state.message, reason=state.reason)
-        if state.failure == "use_dpop_nonce":
-            raise UseDPoPNonce(state.message, reason=state.reason)
-        sign_in_url = app_state().sign_in_url
-        if redirect and sign_in_url and _is_page_navigation():
-            response = redirect_response(_sign_in_redirect(sign_in_url), 302)
-            response.headers["Cache-Control"] = "no-store"
-            abort(response)
-        if state.failure == "invalid_token":
-            raise InvalidToken(state.message, reason=state.reason)
-        raise AuthenticationRequired(reason=state.reason)
-
-    return check
-
-
-def _scope_list(scopes: str | Iterable[str]) -> tuple[str, ...]:
-    if isinstance(scopes, str):
-        items = tuple(scopes.split())
-    elif isinstance(scopes, Iterable):
-        items = tuple(scopes)
-        if not all(isinstance(s, str) and s and not any(c.isspace() for c in s) for s in items):
-            raise TypeError("'scopes' must be strings without whitespace")
-    else:
-        raise TypeError("'scopes' must be a string or a list of strings")
-    if not items:
-        raise ValueError("'scopes' must contain at least one scope")
-    return items
-
-
-def _scope_check(required: tuple[str, ...], match: Literal["any", "all"]) -> Check:
-    def check(state: AuthState) -> None:
-        have = state.scopes
-        ok = (all if match == "all" else any)(s in have for s in required)
-        if ok:
-            return
-        has_claim = "scope" in state.claims or "scp" in state.claims
-        message = "Insufficient scope" if has_claim or have else "Missing 'scope' claim"
-        raise InsufficientScope(message, scopes=required, reason="insufficient-scope")
-
-    return check
-
-
-def _optional(pass_invalid: bool) -> Check:
-    """Let a request without credentials through; with ``pass_invalid``, any failure."""
-    required = _signed_in(False)
-
-    def check(state: AuthState) -> None:
-        if state.is_signed_in or state.failure == "missing" or pass_invalid:
-            return
-        required(state)
-
-    return check
 
 
 @overload
@@ -218,6 +89,7 @@ def requires_auth(
     redirect: bool = True,
     optional: bool = False,
     pass_invalid: bool = False,
+    accepts_token: str | Iterable[str] = "session_token",
 ) -> Callable[[F], F]: ...
 def requires_auth(
     view: F | None = None,
@@ -226,6 +98,7 @@ def requires_auth(
     redirect: bool = True,
     optional: bool = False,
     pass_invalid: bool = False,
+    accepts_token: str | Iterable[str] = "session_token",
 ) -> F | Callable[[F], F]:
     """Require a verified token; with ``scopes``, all of them.
 
@@ -238,35 +111,23 @@ def requires_auth(
     token is still refused as above. ``pass_invalid=True`` (with ``optional``) lets every
     failure through to the view, which reads ``current_auth.reason`` (Auth0's
     ``authRequired: false``).
+
+    ``accepts_token`` (Clerk): the token types the route accepts, as Clerk's
+    ``acceptsToken``: ``"session_token"`` (the default), ``"api_key"``, ``"m2m_token"``,
+    ``"oauth_token"``, a list of them, or ``"any"``. A machine token in the
+    ``Authorization`` header is verified only on a route that accepts its type; any other
+    type is refused with Clerk's ``token-type-mismatch`` (401). States of other providers
+    are not filtered.
     """
-    checks, vary = requirement(
-        scopes=scopes, redirect=redirect, optional=optional, pass_invalid=pass_invalid
+    checks, vary, accepts = requirement(
+        scopes=scopes,
+        redirect=redirect,
+        optional=optional,
+        pass_invalid=pass_invalid,
+        accepts_token=accepts_token,
     )
-    decorator = _guard(*checks, vary=vary)
+    decorator = _guard(*checks, vary=vary, accepts=accepts)
     return decorator(view) if view is not None else decorator
-
-
-def requirement(
-    *,
-    scopes: str | Iterable[str] | None = None,
-    redirect: bool = True,
-    optional: bool = False,
-    pass_invalid: bool = False,
-) -> tuple[tuple[Check, ...], bool]:
-    """The checks of :func:`requires_auth` with these options, and whether answers ``Vary``."""
-    if pass_invalid and not optional:
-        raise TypeError("pass_invalid=True needs optional=True")
-    if optional:
-        if scopes is not None:
-            raise TypeError(
-                "scopes cannot be combined with optional=True: check current_auth.scopes "
-                "in the view, or use @scopes_include on a view that requires sign-in"
-            )
-        return (_optional(pass_invalid),), True
-    checks: list[Check] = [_signed_in(redirect)]
-    if scopes is not None:
-        checks.append(_scope_check(_scope_list(scopes), "all"))
-    return tuple(checks), False
 
 
 def scopes_include(
@@ -275,7 +136,7 @@ def scopes_include(
     """Require ``all`` (default) or ``any`` of ``scopes`` → 403 ``insufficient_scope``."""
     if match not in ("any", "all"):
         raise ValueError("match must be 'any' or 'all'")
-    return _guard(_signed_in(True), _scope_check(_scope_list(scopes), match))
+    return _guard(signed_in(True), scope_check(scope_list(scopes), match))
 
 
 def has_permission(permission: str) -> Callable[[F], F]:
@@ -289,7 +150,7 @@ def has_permission(permission: str) -> Callable[[F], F]:
                 f"Missing permission '{permission}'", reason="missing-permission"
             )
 
-    return _guard(_signed_in(True), check)
+    return _guard(signed_in(True), check)
 
 
 def has_role(role: str) -> Callable[[F], F]:
@@ -301,7 +162,7 @@ def has_role(role: str) -> Callable[[F], F]:
         if not state.has(role=role):
             raise InsufficientPermission(f"Missing role '{role}'", reason="missing-role")
 
-    return _guard(_signed_in(True), check)
+    return _guard(signed_in(True), check)
 
 
 _Primitive = str | int | float | bool | None
@@ -322,7 +183,7 @@ def claim_equals(name: str, value: _Primitive) -> Callable[[F], F]:
         if not json_equal(_claim(state.claims, name), value):
             raise InvalidToken(f"Unexpected '{name}' value", reason="claim-mismatch")
 
-    return _guard(_signed_in(True), check)
+    return _guard(signed_in(True), check)
 
 
 def claim_includes(name: str, values: Iterable[_Primitive]) -> Callable[[F], F]:
@@ -345,7 +206,7 @@ def claim_includes(name: str, values: Iterable[_Primitive]) -> Callable[[F], F]:
         ):
             raise InvalidToken(f"Unexpected '{name}' value", reason="claim-mismatch")
 
-    return _guard(_signed_in(True), check)
+    return _guard(signed_in(True), check)
 
 
 def claim_check(
@@ -364,4 +225,4 @@ def claim_check(
         if not ok:
             raise InvalidToken(error_message, reason="claim-check-failed")
 
-    return _guard(_signed_in(True), check)
+    return _guard(signed_in(True), check)

@@ -14,9 +14,9 @@ from flask import Flask
 from flask import current_app
 from flask import request
 
+from .checks import requirement
+from .checks import run_checks
 from .decorators import GUARDED
-from .decorators import requirement
-from .decorators import run_checks
 
 __all__ = ["Protection", "misplaced_guards", "public"]
 
@@ -48,7 +48,7 @@ class Protection:
     def __init__(self, *, exempt: Iterable[str] = ("static",), **options: Any) -> None:
         if isinstance(exempt, str):
             raise TypeError("exempt must be a list of endpoint names, not a string")
-        self.checks, self.vary = requirement(**options)
+        self.requirement = requirement(**options)
         self.exempt = frozenset(exempt) | _ALWAYS_PUBLIC
 
     def __call__(self) -> None:
@@ -58,7 +58,8 @@ class Protection:
                 return
             if getattr(current_app.view_functions.get(endpoint), _PUBLIC, False):
                 return
-        run_checks(self.checks, vary=self.vary)
+        checks, vary, accepts = self.requirement
+        run_checks(checks, vary=vary, accepts=accepts)
 
 
 def misplaced_guards(app: Flask) -> list[str]:

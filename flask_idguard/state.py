@@ -18,7 +18,16 @@ from typing import Literal
 if TYPE_CHECKING:
     from .clients.user import User
 
-__all__ = ["AuthState", "Failure", "Scheme", "Status", "UserLookup", "install_user_lookup"]
+__all__ = [
+    "AuthState",
+    "Failure",
+    "MACHINE_TOKEN_TYPES",
+    "Retyper",
+    "Scheme",
+    "Status",
+    "UserLookup",
+    "install_user_lookup",
+]
 
 Status = Literal["signed-in", "signed-out", "handshake"]
 
@@ -41,6 +50,14 @@ Failure = Literal[
 Scheme = Literal["bearer", "dpop"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+#: Clerk's machine token types (``current_auth.token_type`` of a machine request).
+MACHINE_TOKEN_TYPES = frozenset({"api_key", "m2m_token", "oauth_token"})
+
+#: Re-decides a request for a route that accepts other token types (Clerk's
+#: ``acceptsToken``): ``retype(state, accepts) -> AuthState``, where ``accepts`` is
+#: ``"any"`` or a set of token types. Set by a provider that knows machine tokens.
+Retyper = Callable[["AuthState", "str | frozenset[str]"], "AuthState"]
 
 #: How :meth:`AuthState.get_user` finds the signed-in user: ``fn(state) -> User``.
 UserLookup = Callable[["AuthState"], "User"]
@@ -109,6 +126,11 @@ class AuthState:
     #: The request is refused before any view with ``failure``'s error (a development Clerk
     #: instance handed a handshake token that does not verify: 400).
     refuse: bool = False
+    #: A verified Clerk machine token (API key, M2M or OAuth token) as the Backend API or
+    #: its JWT describes it: ``id``, ``subject``, ``scopes``, ``claims``, ``client_id``...
+    machine: Mapping[str, Any] | None = None
+    #: How a route that accepts machine tokens re-decides this request (:data:`Retyper`).
+    retype: Retyper | None = field(default=None, repr=False)
 
     @classmethod
     def signed_out(
@@ -144,13 +166,35 @@ class AuthState:
 
     @property
     def user_id(self) -> str | None:
-        """The ``sub`` claim of a verified token."""
-        return _str(self.claims, "sub") if self.is_signed_in else None
+        """The ``sub`` claim of a verified token; for a machine token, the user it acts for
+        (an OAuth token's subject, an API key issued to a ``user_…``), else None."""
+        if not self.is_signed_in:
+            return None
+        if self.machine is None:
+            return _str(self.claims, "sub")
+        subject = self.subject
+        if self.token_type == "oauth_token" or (
+            self.token_type == "api_key" and subject is not None and subject.startswith("user_")
+        ):
+            return subject
+        return None
+
+    @property
+    def subject(self) -> str | None:
+        """Who a verified machine token stands for (a ``mch_``, ``user_`` or ``org_`` id)."""
+        return _str(self.machine, "subject") if self.machine is not None else None
+
+    @property
+    def machine_id(self) -> str | None:
+        """The machine (``mch_…``) of a verified M2M token, else None."""
+        return self.subject if self.token_type == "m2m_token" else None
 
     @property
     def session_id(self) -> str | None:
         """The ``sid`` claim (Clerk session id), when present."""
-        return _str(self.claims, "sid") if self.is_signed_in else None
+        if not self.is_signed_in or self.machine is not None:
+            return None
+        return _str(self.claims, "sid")
 
     def get_user(self) -> User | None:
         """The signed-in user from ``idguard.users`` (one API call per request, kept on

@@ -10,6 +10,7 @@ from flask import Flask
 from .auth0 import auth0
 from .auth0_users import auth0_users
 from .bapi import bapi
+from .bapi_machines import bapi_machines
 from .bapi_users import bapi_users
 from .clerk_js import clerk_js
 from .fapi import fapi
@@ -38,6 +39,7 @@ def create_app(idp: Instance) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(bapi)
     app.register_blueprint(bapi_users)
+    app.register_blueprint(bapi_machines)  # Clerk's machine tokens, unversioned paths
     app.register_blueprint(auth0)
     app.register_blueprint(auth0_users)
     app.register_blueprint(webhooks)

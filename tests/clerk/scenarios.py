@@ -2234,6 +2234,12 @@ def _remote_keys() -> list[Scenario]:
 
 
 @cache
+def _machine_tokens() -> list[Scenario]:
+    from .scenarios_machine import machine_scenarios  # it builds on this module's helpers
+
+    return machine_scenarios()
+
+
 def scenarios() -> tuple[Scenario, ...]:
     """Every scenario, ids unique."""
     table = (
@@ -2251,6 +2257,7 @@ def scenarios() -> tuple[Scenario, ...]:
         + _carriers_and_params()
         + _hostile_values()
         + _remote_keys()
+        + _machine_tokens()
     )
     ids = [s.id for s in table]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})

@@ -35,6 +35,7 @@ from flask import jsonify
 
 from flask_idguard import IdGuard
 from flask_idguard import current_auth
+from flask_idguard import requires_auth
 from flask_idguard.errors import ConfigurationError
 
 from ..conftest import unavailable
@@ -56,11 +57,14 @@ COMPARED_HEADERS = (
     "access-control-allow-credentials",
 )
 #: Headers of the app's own answer (the JSON view), not of the authentication.
-APP_HEADERS = ("content-type", "content-length")
+APP_HEADERS = ("content-type", "content-length", "vary")
 AUTH_FIELDS = ("userId", "sessionId", "orgId", "orgRole", "orgSlug", "orgPermissions")
+#: The auth object of a machine scenario (one with ``acceptsToken``), when Clerk builds one.
+MACHINE_FIELDS = ("tokenType", "machineId", "subject", "scopes", "claims")
 #: Refresh request body members compared (request_headers differ by construction: each server
 #: sees its own header set).
-REFRESH_BODY = ("format", "expired_token", "refresh_token", "request_origin")
+REFRESH_BODY = ("format", "expired_token", "refresh_token", "request_origin",
+                "secret", "token", "access_token")  # fmt: skip
 
 _OPTION_KEYS = {
     "publishableKey": "CLERK_PUBLISHABLE_KEY",
@@ -74,6 +78,7 @@ _OPTION_KEYS = {
     "proxyUrl": "CLERK_PROXY_URL",
     "signInUrl": "CLERK_SIGN_IN_URL",
     "satelliteAutoSync": "CLERK_SATELLITE_AUTO_SYNC",
+    "machineSecretKey": "CLERK_MACHINE_SECRET_KEY",
 }
 
 
@@ -218,6 +223,7 @@ def clerk_answer(result: dict[str, Any]) -> Answer:
         auth={
             **{name: auth.get(name) for name in AUTH_FIELDS},
             "orgPermissions": sorted(permissions) if permissions else [],
+            **(_machine_fields(auth) if result["toAuth"] is not None else {}),
         },
         bapi=[
             _bapi_call(c["method"], c["url"], c["headers"].get("authorization"), c["body"])
@@ -236,6 +242,8 @@ def _config(options: dict[str, Any]) -> dict[str, Any]:
                 "organization_patterns": value.get("organizationPatterns", []),
                 "personal_account_patterns": value.get("personalAccountPatterns", []),
             }
+        elif name == "acceptsToken":
+            continue  # the route's requires_auth(accepts_token=...), see _app
         elif name == "clockSkewInMs":
             config["IDGUARD_CLOCK_SKEW"] = value / 1000
         else:
@@ -259,6 +267,9 @@ def _app(scenario: Scenario, seen: dict[str, Any]) -> Flask:
             org_permissions=sorted(current_auth.org_permissions),
         )
 
+    accepts = scenario.options.get("acceptsToken")
+    if accepts is not None:  # every state reaches the view, decided for this route's types
+        view = requires_auth(optional=True, pass_invalid=True, accepts_token=accepts)(view)
     methods = ["GET", "POST", "HEAD"]
     app.add_url_rule("/", "root", view, methods=methods)
     app.add_url_rule("/<path:p>", "any", view, methods=methods)
@@ -277,6 +288,11 @@ def _app(scenario: Scenario, seen: dict[str, Any]) -> Flask:
                 orgRole=current_auth.org_role,
                 orgSlug=current_auth.org_slug,
                 orgPermissions=sorted(current_auth.org_permissions),
+                tokenType=current_auth.token_type,
+                machineId=current_auth.machine_id,
+                subject=current_auth.subject,
+                scopes=sorted(current_auth.scopes),
+                claims=dict(current_auth.claims) if current_auth.machine is not None else None,
             )
         except Exception as exc:  # the hook itself failed: the 500 says so
             seen["error"] = f"{type(exc).__name__}: {exc}"
@@ -350,16 +366,34 @@ def idguard_answer(scenario: Scenario) -> Answer:
         location=_location(headers.get("Location")),
         set_cookie=headers.getlist("Set-Cookie"),
         other_headers=_other_headers(headers.items(), APP_HEADERS),
-        auth={name: seen[name] for name in AUTH_FIELDS},
+        auth={name: seen[name] for name in (*AUTH_FIELDS, *MACHINE_FIELDS)},
         bapi=bapi_calls,
     )
+
+
+def _machine_fields(auth: dict[str, Any]) -> dict[str, Any]:
+    """Clerk's machine auth fields as IdGuard states them: scopes a sorted list, custom claims
+    only on a verified machine token (an object, ``{}`` for none)."""
+    machine = auth.get("tokenType") in ("api_key", "m2m_token", "oauth_token")
+    verified = machine and auth.get("isAuthenticated")
+    return {
+        "tokenType": auth.get("tokenType"),
+        "machineId": auth.get("machineId"),
+        "subject": auth.get("subject"),
+        "scopes": sorted(auth.get("scopes") or []),
+        "claims": (auth.get("claims") or {}) if verified else None,
+    }
 
 
 # -- comparison ----------------------------------------------------------------------------------
 
 
-def differences(clerk: Answer, ours: Answer) -> list[tuple[str, object, object]]:
-    """(field, clerk, idguard) for every compared field that differs."""
+def differences(
+    clerk: Answer, ours: Answer, *, machine: bool = False
+) -> list[tuple[str, object, object]]:
+    """(field, clerk, idguard) for every compared field that differs; ``machine``: the
+    scenario's route names ``acceptsToken``, and Clerk's machine auth fields are compared
+    too (when Clerk builds an auth object)."""
     if clerk.outcome == "error" or ours.outcome == "error":
         # Clerk throws: IdGuard must refuse too (a 500, or init_app's ConfigurationError for a
         # configuration mistake), and say what Clerk says.
@@ -387,6 +421,9 @@ def differences(clerk: Answer, ours: Answer) -> list[tuple[str, object, object]]
     pairs.append(("other headers", clerk.other_headers, ours.other_headers))
     for name in AUTH_FIELDS:
         pairs.append((f"auth {name}", clerk.auth.get(name), ours.auth.get(name)))
+    if machine and clerk.auth.get("tokenType", "absent") != "absent":
+        for name in MACHINE_FIELDS:
+            pairs.append((f"auth {name}", clerk.auth.get(name), ours.auth.get(name)))
     pairs.append(("backend api calls", clerk.bapi, ours.bapi))
     return [(name, c, o) for name, c, o in pairs if c != o]
 
@@ -415,6 +452,6 @@ def test_idguard_answers_as_clerk(
 ) -> None:
     clerk = clerk_answer(clerk_results[scenario.id])
     ours = idguard_answer(scenario)
-    diffs = differences(clerk, ours)
+    diffs = differences(clerk, ours, machine="acceptsToken" in scenario.options)
     if diffs:
         pytest.fail(_side_by_side(scenario, diffs), pytrace=False)

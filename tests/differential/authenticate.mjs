@@ -5,11 +5,13 @@
 //    options: {publishableKey, secretKey, jwtKey?, apiUrl?, authorizedParties?, audience?, domain?,
 //              isSatellite?, proxyUrl?, signInUrl?, satelliteAutoSync?, organizationSyncOptions?,
 //              clockSkewInMs?},
+//    acceptsToken?, machineSecretKey?},
 //    bapi: {"<METHOD> <path?query>": {status, body} | {network_error: true}}}
 // stdout: a JSON array of results
 //   {id, status, reason, message, isSignedIn, headers: [[name, value], ...] (Set-Cookie entries
 //    separate), toAuth: {userId, sessionId, orgId, orgRole, orgSlug, orgPermissions,
-//    sessionStatus} | null, toAuthError, error (authenticateRequest threw),
+//    sessionStatus, tokenType, isAuthenticated, machineId, subject, scopes, claims} | null,
+//    toAuthError, error (authenticateRequest threw),
 //    bapi_calls: [{method, url, headers, body, unexpected?}], logs: [[level, text], ...]}
 //
 // Time is frozen at now_ms for Date.now() and new Date(); fetch is a stub that serves the
@@ -91,7 +93,7 @@ for (const level of ["log", "info", "warn", "error", "debug"]) {
 
 const { createClerkClient } = await import("@clerk/backend");
 
-const CLIENT_KEYS = ["publishableKey", "secretKey", "jwtKey", "apiUrl", "domain", "isSatellite", "proxyUrl", "audience"];
+const CLIENT_KEYS = ["publishableKey", "secretKey", "machineSecretKey", "jwtKey", "apiUrl", "domain", "isSatellite", "proxyUrl", "audience"];
 
 function headerList(headers) {
   const out = [];
@@ -112,6 +114,13 @@ function authFields(auth) {
     orgSlug: auth.orgSlug ?? null,
     orgPermissions: auth.orgPermissions ?? null,
     sessionStatus: auth.sessionStatus ?? null,
+    // Machine auth objects (acceptsToken): compared for the machine scenarios only.
+    tokenType: auth.tokenType ?? null,
+    isAuthenticated: auth.isAuthenticated ?? null,
+    machineId: auth.machineId ?? null,
+    subject: auth.subject ?? null,
+    scopes: auth.scopes ?? null,
+    claims: auth.claims ?? null,
   };
 }
 

@@ -18,6 +18,7 @@ from ...core.keys import KeySource
 from ...core.keys import StaticKeySet
 from ...errors import ConfigurationError
 from ...state import AuthState
+from ...state import Retyper
 from ..base import Provider
 from ..request import RequestContext
 from ..settings import Settings
@@ -29,6 +30,11 @@ from .claims import check_authorization
 from .claims import session_fields
 from .config import ClerkConfig
 from .instance import cookie_suffix
+from .machine import MachineConfig
+from .machine import MachineTokens
+from .machine_api import MachineAPI
+from .machine_verify import OPAQUE_PREFIXES
+from .machine_verify import MachineVerifier
 from .outcome import Outcome
 from .remembered import RememberedDecisions
 from .request import ClerkRequest
@@ -49,7 +55,9 @@ class ClerkProvider(Provider):
     name = "clerk"
     emits_headers = True
 
-    def __init__(self, config: ClerkConfig, settings: Settings) -> None:
+    def __init__(
+        self, config: ClerkConfig, settings: Settings, machine: MachineConfig | None = None
+    ) -> None:
         self.config = config
         self.suffix = cookie_suffix(config.publishable_key.key)
         self.backend = ClerkBackend(
@@ -67,6 +75,17 @@ class ClerkProvider(Provider):
         )
         self.authenticator = ClerkAuthenticator(config, self.verifier, self.backend)
         self.decisions = RememberedDecisions()
+        machine = machine or MachineConfig()
+        api = MachineAPI(
+            self.backend,
+            secret_key=config.secret_key,
+            api_url=config.api_url,
+            machine_secret_key=machine.machine_secret_key,
+        )
+        self.machine_tokens = MachineTokens(
+            MachineVerifier(self.verifier, api, ttl=machine.cache_ttl),
+            debug_headers=config.debug_headers,
+        )
 
     def __repr__(self) -> str:
         return f"ClerkProvider({self.config.publishable_key.frontend_api!r})"
@@ -75,7 +94,7 @@ class ClerkProvider(Provider):
     def from_config(cls, reader: ConfigReader, settings: Settings) -> ClerkProvider | None:
         """The provider when ``CLERK_PUBLISHABLE_KEY``/``CLERK_SECRET_KEY`` are set, else None."""
         config = ClerkConfig.from_config(reader)
-        return None if config is None else cls(config, settings)
+        return None if config is None else cls(config, settings, MachineConfig.from_config(reader))
 
     def _key_source(self, config: ClerkConfig, settings: Settings) -> KeySource:
         if config.jwt_key is not None:
@@ -109,15 +128,16 @@ class ClerkProvider(Provider):
         rq = ClerkRequest(
             ctx.request, self.config, self.suffix, time.time(), authorization=ctx.authorization
         )
-        if ctx.routing and rq.header_token is not None:
+        token = rq.header_token
+        if ctx.routing and token is not None and not token.startswith(OPAQUE_PREFIXES):
             try:
-                iss = parse(rq.header_token).claims.get("iss")
+                iss = parse(token).claims.get("iss")
             except TokenError:
                 iss = None
             if not self.owns_issuer(iss if isinstance(iss, str) else None):
                 return None
         outcome = self.authenticator.authenticate(rq)
-        state = self.state(outcome)
+        state = self.state(outcome, self.machine_tokens.retyper(token))
         if state.status == "signed-in" and not outcome.headers and outcome.location is None:
             self._remember(ctx, rq, outcome.token, outcome.claims, state)
         return state
@@ -149,8 +169,9 @@ class ClerkProvider(Provider):
             return
         self.decisions.put(ctx.request.environ, window[0], min(window[1], float(exp)), state)
 
-    def state(self, outcome: Outcome) -> AuthState:
-        """The :class:`AuthState` of a decided request."""
+    def state(self, outcome: Outcome, retype: Retyper | None = None) -> AuthState:
+        """The :class:`AuthState` of a decided request; ``retype`` decides it again for a
+        route that accepts machine tokens (:mod:`.machine`)."""
         headers = outcome.headers
         if self.config.debug_headers:
             headers += outcome.debug_headers()
@@ -165,6 +186,7 @@ class ClerkProvider(Provider):
                 headers=headers,
                 redirect=outcome.location,
                 refuse=outcome.refuse,
+                retype=retype,
             )
         assert outcome.token is not None and outcome.claims is not None
         try:
@@ -186,11 +208,16 @@ class ClerkProvider(Provider):
                 session_status="pending",
                 headers=headers,
                 redirect=outcome.location,
+                retype=retype,
             )
-        return self._signed_in(outcome, fields, headers)
+        return self._signed_in(outcome, fields, headers, retype)
 
     def _signed_in(
-        self, outcome: Outcome, fields: SessionFields, headers: tuple[tuple[str, str], ...]
+        self,
+        outcome: Outcome,
+        fields: SessionFields,
+        headers: tuple[tuple[str, str], ...],
+        retype: Retyper | None,
     ) -> AuthState:
         assert outcome.token is not None and outcome.claims is not None
         claims = outcome.claims
@@ -211,6 +238,7 @@ class ClerkProvider(Provider):
             redirect=outcome.location,
             authorizer=lambda **asked: check_authorization(claims, fields, **asked),
             token_minter=self._minter(fields.session_id),
+            retype=retype,
         )
 
     def _minter(self, session_id: str | None) -> Callable[[str | None, int | None], str]:
