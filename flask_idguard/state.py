@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Mapping
+from dataclasses import MISSING
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from typing import Any
@@ -131,6 +133,19 @@ class AuthState:
     machine: Mapping[str, Any] | None = None
     #: How a route that accepts machine tokens re-decides this request (:data:`Retyper`).
     retype: Retyper | None = field(default=None, repr=False)
+
+    @classmethod
+    def _build(cls, status: Status, **values: Any) -> AuthState:
+        """``cls(status, **values)`` without the frozen dataclass's ``object.__setattr__`` per
+        field: the providers build one state per token verified (tests/test_state.py holds
+        the two ways equal)."""
+        assert not values.keys() - _DEFAULTS.keys(), values.keys() - _DEFAULTS.keys()
+        state = object.__new__(cls)
+        stored = state.__dict__
+        stored.update(_DEFAULTS)
+        stored["status"] = status
+        stored.update(values)
+        return state
 
     @classmethod
     def signed_out(
@@ -259,3 +274,11 @@ class AuthState:
                 "or an expiry needs a Clerk session."
             )
         return self.token_minter(template, expires_in_seconds)
+
+
+#: Every field's default but ``status``'s (the factories' values are immutable, shared).
+_DEFAULTS: dict[str, Any] = {
+    f.name: f.default_factory() if f.default_factory is not MISSING else f.default
+    for f in fields(AuthState)
+    if f.name != "status"
+}

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import requests
-from authlib.integrations.requests_client import OAuth2Session  # type: ignore[import-untyped]
-from authlib.integrations.requests_client import OAuthError
 from urllib3.util.retry import Retry
 
 from ..core.fetch import retrying_session
@@ -141,7 +139,10 @@ class Auth0ManagementClient(APIClient):
         if token:
             self._tokens = _TokenCache(None, token)
         elif client_id and client_secret:
-            oauth = OAuth2Session(
+            # Imported here: Authlib is a hundred modules, for this client's token only.
+            from authlib.integrations import requests_client  # type: ignore[import-untyped]
+
+            oauth = requests_client.OAuth2Session(
                 client_id, client_secret, token_endpoint_auth_method="client_secret_post"
             )
             retrying_session(
@@ -168,6 +169,8 @@ class Auth0ManagementClient(APIClient):
 
     def _fetch_token(self) -> tuple[str, float]:
         """Client credentials at ``/oauth/token``: the token and its lifetime in seconds."""
+        from authlib.integrations.requests_client import OAuthError  # type: ignore[import-untyped]
+
         try:
             answer = self._oauth.fetch_token(
                 self.token_url,

@@ -226,7 +226,7 @@ class TokenProvider(Provider):
         shared by every request with this token)."""
         claims = freeze_claims(claims)
         org_id = claims.get("org_id")
-        return AuthState(
+        return AuthState._build(
             "signed-in",
             provider=self.name,
             claims=claims,

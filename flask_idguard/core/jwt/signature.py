@@ -84,7 +84,22 @@ def _check_header(header: Mapping[str, Any], policy: Policy) -> str:
     return alg
 
 
+#: (key, alg) pairs found to fit: a key object is immutable, so it is checked once.
+#: Holding the key keeps its ``id`` from being reused; bounded, cleared when full.
+_FITTING: dict[tuple[int, str], Key] = {}
+_FITTING_MAX = 256
+
+
 def _check_key(key: Key, alg: str) -> None:
+    if _FITTING.get((id(key), alg)) is key:
+        return
+    _check_key_once(key, alg)
+    if len(_FITTING) >= _FITTING_MAX:
+        _FITTING.clear()
+    _FITTING[(id(key), alg)] = key
+
+
+def _check_key_once(key: Key, alg: str) -> None:
     model = _ALG_MODELS[alg]
     key_alg = key.alg
     if key.key_type != model.key_type or (key_alg is not None and key_alg != alg):

@@ -221,7 +221,7 @@ class ClerkProvider(Provider):
     ) -> AuthState:
         assert outcome.token is not None and outcome.claims is not None
         claims = outcome.claims
-        return AuthState(
+        return AuthState._build(
             "signed-in",
             provider=self.name,
             claims=claims,  # the verifier's read-only view, built once per token

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from urllib.parse import urlsplit
 
 from flask import Request
+from werkzeug.datastructures import MultiDict
 
 from ...core.urls import host_is_valid
 from ...core.urls import origin_of
@@ -73,11 +74,15 @@ class ClerkRequest:
         self.suffix = suffix
         self.now = now
         self.method = request.method
-        headers = request.headers
-        self.sec_fetch_dest = headers.get("Sec-Fetch-Dest") or None
-        self.accept = headers.get("Accept", "")
-        self.referer = headers.get("Referer")
-        self.query = request.args
+        environ = request.environ  # the headers as WSGI gives them (what .headers reads)
+        self.sec_fetch_dest: str | None = environ.get("HTTP_SEC_FETCH_DEST") or None
+        self.accept: str = environ.get("HTTP_ACCEPT", "")
+        self.referer: str | None = environ.get("HTTP_REFERER")
+
+    @cached_property
+    def query(self) -> MultiDict[str, str]:
+        """The query parameters (parsed when a step asks: a header token never does)."""
+        return self.request.args
 
     # URLs --------------------------------------------------------------------------------------
 
@@ -132,7 +137,7 @@ class ClerkRequest:
 
     @cached_property
     def cookies(self) -> dict[str, str]:
-        return first_cookies(self.request.headers.get("Cookie", ""))
+        return first_cookies(self.request.environ.get("HTTP_COOKIE", ""))
 
     @cached_property
     def suffixed(self) -> bool:
