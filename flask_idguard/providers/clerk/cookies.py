@@ -26,6 +26,7 @@ from .verify import parse
 
 __all__ = [
     "first_cookies",
+    "issuer_host",
     "parse_client_uat",
     "parse_redirect_count",
     "session_token_in",
@@ -152,8 +153,12 @@ def _number(claims: Mapping[str, Any] | None, name: str) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _issuer_host(issuer: str) -> str:
-    return re.sub(r"https?://", "", issuer, flags=re.IGNORECASE)
+_SCHEMES = re.compile(r"https?://", re.IGNORECASE)
+
+
+def issuer_host(issuer: str) -> str:
+    """``iss`` with every ``http://``/``https://`` (any case) removed, as Clerk compares it."""
+    return _SCHEMES.sub("", issuer)
 
 
 def uses_suffixed_cookies(
@@ -195,7 +200,7 @@ def uses_suffixed_cookies(
         issuer = session_claims.get("iss") if session_claims is not None else None
         if not js_truthy(issuer):
             return False
-        if not isinstance(issuer, str) or _issuer_host(issuer) != original_frontend_api:
+        if not isinstance(issuer, str) or issuer_host(issuer) != original_frontend_api:
             return True
     if not suffixed_uat and not suffixed_session:
         return False

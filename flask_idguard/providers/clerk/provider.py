@@ -29,6 +29,8 @@ from .claims import SessionFields
 from .claims import check_authorization
 from .claims import session_fields
 from .config import ClerkConfig
+from .hints import HINTED
+from .hints import hint
 from .instance import cookie_suffix
 from .machine import MachineConfig
 from .machine import MachineTokens
@@ -137,7 +139,11 @@ class ClerkProvider(Provider):
             if not self.owns_issuer(iss if isinstance(iss, str) else None):
                 return None
         outcome = self.authenticator.authenticate(rq)
-        state = self.state(outcome, self.machine_tokens.retyper(token))
+        message = None
+        if not outcome.message and outcome.reason in HINTED:
+            message = hint(rq, outcome.reason)  # where Clerk says nothing (docs/clerk.rst)
+            logger.debug("Clerk: %s: %s", outcome.reason, message)
+        state = self.state(outcome, self.machine_tokens.retyper(token), message=message)
         if state.status == "signed-in" and not outcome.headers and outcome.location is None:
             self._remember(ctx, rq, outcome.token, outcome.claims, state)
         return state
@@ -169,9 +175,12 @@ class ClerkProvider(Provider):
             return
         self.decisions.put(ctx.request.environ, window[0], min(window[1], float(exp)), state)
 
-    def state(self, outcome: Outcome, retype: Retyper | None = None) -> AuthState:
+    def state(
+        self, outcome: Outcome, retype: Retyper | None = None, *, message: str | None = None
+    ) -> AuthState:
         """The :class:`AuthState` of a decided request; ``retype`` decides it again for a
-        route that accepts machine tokens (:mod:`.machine`)."""
+        route that accepts machine tokens (:mod:`.machine`); ``message`` replaces the
+        outcome's in the state, not in the ``x-clerk-auth-message`` header."""
         headers = outcome.headers
         if self.config.debug_headers:
             headers += outcome.debug_headers()
@@ -180,7 +189,7 @@ class ClerkProvider(Provider):
                 outcome.status,
                 provider=self.name,
                 reason=outcome.reason,
-                message=outcome.message,
+                message=outcome.message if message is None else message,
                 failure=outcome.failure or "missing",
                 token_type="session_token",
                 headers=headers,
