@@ -1,6 +1,6 @@
 """Memory of the verified-token caches under a million distinct valid tokens, and its GC cost.
 
-Two scenarios, each through an IdGuard app and the Flask test client, in this process:
+Two scenarios, each in a fresh interpreter, through an IdGuard app and the Flask test client:
 
 * **bearer**: ``--tokens`` distinct access tokens (Ed25519, ``jti`` differs), each sent once
   to an ``@requires_auth`` view; the provider's verified-token cache holds 4096 entries.
@@ -30,9 +30,12 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -77,7 +80,10 @@ class BenchError(RuntimeError):
 
 @dataclass
 class GCClock:
-    """Time spent in the cyclic garbage collector, per generation, from ``gc.callbacks``."""
+    """Time spent in the cyclic garbage collector, per generation, from ``gc.callbacks``.
+
+    CPU time of this thread: on a shared machine, time the process spends descheduled would
+    otherwise land in whichever collection it interrupts."""
 
     seconds: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     counts: list[int] = field(default_factory=lambda: [0, 0, 0])
@@ -85,10 +91,10 @@ class GCClock:
 
     def __call__(self, phase: str, info: Mapping[str, int]) -> None:
         if phase == "start":
-            self._start = time.perf_counter()
+            self._start = time.thread_time()
         else:
             generation = info["generation"]
-            self.seconds[generation] += time.perf_counter() - self._start
+            self.seconds[generation] += time.thread_time() - self._start
             self.counts[generation] += 1
 
     def reading(self) -> tuple[list[float], list[int]]:
@@ -101,12 +107,12 @@ class GCClock:
 
 
 def full_collection_ms() -> float:
-    """The median time of a full collection (``gc.collect()``), in milliseconds."""
+    """The median CPU time of a full collection (``gc.collect()``), in milliseconds."""
     times = []
     for _ in range(5):
-        start = time.perf_counter()
+        start = time.thread_time()
         gc.collect()
-        times.append((time.perf_counter() - start) * 1000)
+        times.append((time.thread_time() - start) * 1000)
     return statistics.median(times)
 
 
@@ -338,8 +344,13 @@ def print_scenario(name: str, result: Mapping[str, Any]) -> None:
           f"{empty['gc_seconds'] * 1000:.1f} ms ({empty['collections']}) / "
           f"{full['gc_seconds'] * 1000:.1f} ms ({full['collections']}) |")  # fmt: skip
     share = rest["gc_seconds"] / rest["seconds"] if rest["seconds"] else 0.0
-    print(f"| GC during the distinct run | {rest['gc_seconds']:.2f} s of {rest['seconds']:.1f} s "
-          f"({share:.1%}), collections {rest['collections']} |")  # fmt: skip
+    print(f"| GC (CPU) during the distinct run | {rest['gc_seconds']:.2f} s of "
+          f"{rest['seconds']:.1f} s ({share:.1%}) |")  # fmt: skip
+    per_collection = [
+        f"gen {g}: {n:,} x {t / n * 1000:.2f} ms" if n else f"gen {g}: 0"
+        for g, (t, n) in enumerate(zip(rest["per_generation_s"], rest["collections"], strict=True))
+    ]
+    print(f"| collections during the distinct run | {'; '.join(per_collection)} |")
     print("Where the kept bytes were allocated (top sites):")
     for site in fill["sites"]:
         print(f"  {site['bytes']:>10,} B  {site['where']}")
@@ -353,6 +364,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=("bearer", "clerk"), help="run one scenario")
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
     parser.add_argument("--quick", action="store_true", help="smoke run: --tokens 20000")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.tokens = 20_000
@@ -361,33 +373,59 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    started = time.perf_counter()
-    args = parse_args(argv)
-    clock = GCClock()
-    gc.callbacks.append(clock)
-    print(f"Python {platform.python_version()}, Flask {version('Flask')}, "
-          f"cryptography {version('cryptography')}, joserfc {version('joserfc')}")  # fmt: skip
-    results: dict[str, Any] = {}
+def run_here(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Run scenario ``name`` in this process and print its table."""
     makers: dict[str, Callable[[], Scenario]] = {
         "bearer": bearer_scenario,
         "clerk": lambda: clerk_scenario(args.clerk_tokens),
     }
+    make = makers[name]
+    clock = GCClock()
+    gc.callbacks.append(clock)
     try:
-        for name, make in makers.items():
-            if args.only in (None, name):
-                results[name] = run_scenario(make(), args.tokens, clock)
-                print_scenario(name, results[name])
+        result = run_scenario(make(), args.tokens, clock)
+    finally:
+        gc.callbacks.remove(clock)
+    print_scenario(name, result)
+    return result
+
+
+def run_child(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Run scenario ``name`` in a fresh interpreter: neither scenario sees the other's heap."""
+    with tempfile.TemporaryDirectory(prefix="idguard-memory-") as directory:
+        out = os.path.join(directory, "result.json")
+        command = [sys.executable, __file__, "--only", name, "--tokens", str(args.tokens)]
+        command += ["--clerk-tokens", str(args.clerk_tokens), "--json", out, "--child"]
+        sys.stdout.flush()
+        if subprocess.run(command, check=False).returncode != 0:
+            raise BenchError(f"the {name} scenario failed (its error is above)")
+        with open(out, encoding="utf-8") as fh:
+            result: dict[str, Any] = json.load(fh)[name]
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    started = time.perf_counter()
+    args = parse_args(argv)
+    if not args.child:
+        print(f"Python {platform.python_version()}, Flask {version('Flask')}, "
+              f"cryptography {version('cryptography')}, joserfc {version('joserfc')}")  # fmt: skip
+    results: dict[str, Any] = {}
+    try:
+        for name in ("bearer", "clerk"):
+            if args.only == name:
+                results[name] = run_here(name, args)
+            elif args.only is None:
+                results[name] = run_child(name, args)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        gc.callbacks.remove(clock)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"python": platform.python_version(), "args": vars(args), **results}, fh)
     elapsed = time.perf_counter() - started
-    print(f"\n{elapsed:.1f} s")
+    if not args.child:
+        print(f"\n{elapsed:.1f} s")
     return 0 if not args.quick or elapsed < QUICK_BUDGET else 1
 
 
