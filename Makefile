@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest docs bench clean differential-deps oidc-server clerk-js
+.PHONY: demo test lint typecheck pytest docs bench bench-all clean differential-deps oidc-server clerk-js
 
 # @clerk/backend, pinned by tests/differential/package-lock.json, for the differential test
 # (tests/clerk/test_differential.py). Needs node and the npm registry.
@@ -72,6 +72,13 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_requests.py
+
+# Every benchmark of docs/performance.rst (about 20 minutes); needs Debian's wrk and valgrind.
+bench-all: bench
+	$(PY) benchmarks/instructions.py
+	$(PY) benchmarks/bench_gunicorn.py
+	$(PY) benchmarks/bench_startup.py
+	$(PY) benchmarks/bench_memory.py
 
 clean:
 	rm -rf $(VENV) docs/_build build dist *.egg-info $(DIFF_DIR)/node_modules \
