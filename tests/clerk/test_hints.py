@@ -10,6 +10,7 @@ import logging
 
 import pytest
 
+from ..docs_quotes import quoted_in
 from .conftest import FAPI
 from .conftest import IAT
 from .conftest import PK_LIVE
@@ -41,6 +42,7 @@ def test_a_session_of_another_frontend_api_says_it_was_not_read(
         "this site), and they are absent."
     )
     assert token not in message and "other-app" not in message
+    assert quoted_in("clerk.rst", message)  # the docs show this very message
     assert answer.headers.get("x-clerk-auth-message") is None  # Clerk's header: no message
     assert any(message in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
 
