@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from typing import Any
+
 from .auth import current_auth
 from .clients import APIAuthenticationFailed
 from .clients import APIConnectionError
@@ -11,8 +14,6 @@ from .clients import APIPermissionDenied
 from .clients import APIRateLimited
 from .clients import APIRequestInvalid
 from .clients import APIServerError
-from .clients import Auth0ManagementClient
-from .clients import ClerkClient
 from .clients import IdGuardAPIError
 from .clients import User
 from .decorators import claim_check
@@ -42,6 +43,10 @@ from .webhooks import InvalidWebhook
 from .webhooks import WebhookEvent
 from .webhooks import verified_webhook
 from .webhooks import verify_webhook
+
+if TYPE_CHECKING:
+    from .clients.auth0 import Auth0ManagementClient
+    from .clients.clerk import ClerkClient
 
 __all__ = [
     "APIAuthenticationFailed",
@@ -85,3 +90,12 @@ __all__ = [
     "verified_webhook",
     "verify_webhook",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The users API clients, imported when first asked for (they bring ``requests``)."""
+    if name in ("ClerkClient", "Auth0ManagementClient"):
+        from . import clients
+
+        return getattr(clients, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,17 +14,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+from typing import TypeAlias
 
-from .clients.auth0 import Auth0ManagementClient
-from .clients.clerk import ClerkClient
 from .config import ConfigReader
 from .core.urls import check_url
 from .errors import ConfigurationError
 
+if TYPE_CHECKING:  # the clients bring requests: imported when one is built
+    from .clients.auth0 import Auth0ManagementClient
+    from .clients.clerk import ClerkClient
+
 __all__ = ["UsersClient", "UsersClients", "users_clients"]
 
 #: The client ``idguard.users`` returns.
-UsersClient = ClerkClient | Auth0ManagementClient
+UsersClient: TypeAlias = "ClerkClient | Auth0ManagementClient"
 
 _NONE = (
     "No users API client is configured: set CLERK_SECRET_KEY (Clerk), or AUTH0_DOMAIN with "
@@ -108,6 +112,8 @@ def _clerk(
         if shared is not None:
             check_url(api_url, allow_insecure_http=insecure, what="the Clerk API URL")
             return shared
+        from .clients.clerk import ClerkClient
+
         return ClerkClient(
             secret_key,
             api_url=api_url,
@@ -136,6 +142,8 @@ def _auth0(reader: ConfigReader, timeout: float, insecure: bool) -> Auth0Managem
         )
     if domain is None or not (client_id or token):
         return None
+    from .clients.auth0 import Auth0ManagementClient
+
     try:
         return Auth0ManagementClient(
             domain,

@@ -8,7 +8,6 @@ from flask.cli import with_appcontext
 
 from ..app_state import IdGuardState
 from ..app_state import app_state
-from ..clients.auth0 import Auth0ManagementClient
 from ..protect import misplaced_guards
 from ..providers.clerk import ClerkProvider
 from ..providers.clerk.instance import accounts_base_url
@@ -70,6 +69,8 @@ def check_rows() -> list[Row]:
             rows += clerk_rows(provider, timeout)
         elif isinstance(provider, TokenProvider):
             rows += token_provider_rows(provider, timeout)
+    from ..clients.auth0 import Auth0ManagementClient  # brings requests: imported when run
+
     auth0 = state.users_clients.clients.get("auth0")
     if isinstance(auth0, Auth0ManagementClient):
         rows += auth0_management_rows(auth0, current_app.config, timeout)

@@ -4,11 +4,9 @@ and says, as a :class:`Row`, whether it answered as it must and what to fix othe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from typing import Any
 
-import requests
-
-from ..clients.auth0 import Auth0ManagementClient
 from ..core.discovery import DiscoveredJWKS
 from ..core.jwks import RemoteJWKS
 from ..core.keys import StaticKeySet
@@ -17,11 +15,19 @@ from ..providers.clerk.backend import SUPPORTED_BAPI_VERSION
 from ..providers.token import TokenProvider
 from .report import Row
 
+if TYPE_CHECKING:  # imported when a probe or a call runs
+    import requests
+
+    from ..clients.auth0 import Auth0ManagementClient
+
+
 __all__ = ["auth0_management_rows", "clerk_rows", "token_provider_rows"]
 
 
 def _get(url: str, timeout: float, **kwargs: Any) -> requests.Response | str:
     """The response, or why there is none (a sentence)."""
+    import requests
+
     try:
         return requests.get(url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.RequestException as exc:
@@ -156,6 +162,8 @@ def auth0_management_rows(
     client: Auth0ManagementClient, config: Mapping[str, Any], timeout: float
 ) -> list[Row]:
     """The Management API token by client credentials (as ``idguard.users`` gets it)."""
+    import requests
+
     what = "auth0 Management API token"
     client_id, client_secret = config.get("AUTH0_CLIENT_ID"), config.get("AUTH0_CLIENT_SECRET")
     if not client_id or not client_secret:

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
-import requests
 from flask import current_app
 from flask.cli import with_appcontext
 from joserfc.jwk import import_key
 
 from ..core.urls import is_loopback
 from .report import echo_json
+
+if TYPE_CHECKING:  # imported when a probe or a call runs
+    import requests
+
 
 __all__ = ["token_command"]
 
@@ -34,6 +38,8 @@ class IdPCall:
         self.timeout = timeout
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> Any:
+        import requests
+
         url = f"{self.base_url}/v1{path}"
         try:
             answer = requests.request(

@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
-from .auth0 import Auth0ManagementClient
-from .clerk import ClerkClient
+from typing import TYPE_CHECKING
+from typing import Any
+
 from .errors import APIAuthenticationFailed
 from .errors import APIConnectionError
 from .errors import APINotFound
@@ -18,6 +19,10 @@ from .errors import APIRequestInvalid
 from .errors import APIServerError
 from .errors import IdGuardAPIError
 from .user import User
+
+if TYPE_CHECKING:
+    from .auth0 import Auth0ManagementClient
+    from .clerk import ClerkClient
 
 __all__ = [
     "APIAuthenticationFailed",
@@ -33,3 +38,16 @@ __all__ = [
     "IdGuardAPIError",
     "User",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The two clients, imported when first asked for: they bring ``requests``."""
+    if name == "ClerkClient":
+        from .clerk import ClerkClient
+
+        return ClerkClient
+    if name == "Auth0ManagementClient":
+        from .auth0 import Auth0ManagementClient
+
+        return Auth0ManagementClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from collections.abc import Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
-
+from .call_retry import call_retry
 from .urls import safe_url
+
+if TYPE_CHECKING:  # requests and urllib3 are imported when a session is made, not before
+    import requests
+    from urllib3.util.retry import Retry
 
 __all__ = [
     "MAX_BODY_BYTES",
     "FetchError",
     "HttpClient",
-    "RetryAdapter",
     "call_retry",
     "retrying_session",
 ]
@@ -40,38 +37,15 @@ class FetchError(Exception):
         self.status = status
 
 
-_CALL_RETRY: ContextVar[Retry | None] = ContextVar("flask_idguard_call_retry", default=None)
-
-
-class RetryAdapter(HTTPAdapter):
-    """A pooled adapter that retries by its policy, or by the policy of the call under way
-    (:func:`call_retry`): one session serves callers with different patience."""
-
-    @property
-    def max_retries(self) -> Retry:
-        return _CALL_RETRY.get() or self._policy
-
-    @max_retries.setter
-    def max_retries(self, value: Retry) -> None:
-        self._policy = value
-
-
-@contextmanager
-def call_retry(retry: Retry | None) -> Iterator[None]:
-    """Within the block, calls through a :class:`RetryAdapter` retry by ``retry`` (None: the
-    adapter's own policy)."""
-    token = _CALL_RETRY.set(retry)
-    try:
-        yield
-    finally:
-        _CALL_RETRY.reset(token)
-
-
 def retrying_session(retry: Retry, session: requests.Session | None = None) -> requests.Session:
     """``session`` (a new one by default) with a pooled adapter retrying by ``retry``.
 
     The one place where outbound sessions get their retry policy and redirect cap.
     """
+    import requests
+
+    from .adapter import RetryAdapter
+
     if session is None:
         session = requests.Session()
     adapter = RetryAdapter(max_retries=retry)
@@ -106,6 +80,8 @@ class HttpClient:
         #: Sent with every request (e.g. a Backend API's ``Authorization``); never logged.
         self.headers = dict(headers or {})
         if session is None:
+            from urllib3.util.retry import Retry
+
             retry = Retry(
                 total=2,
                 connect=2,
@@ -125,6 +101,9 @@ class HttpClient:
 
         :raises FetchError: on any failure; the message never includes the query string.
         """
+        import requests  # already imported: the session was made with it
+        import urllib3
+
         shown = safe_url(url)
         headers = {"Accept": "application/json", "User-Agent": self.user_agent, **self.headers}
         try:

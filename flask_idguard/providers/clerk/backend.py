@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import cache
+from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import quote
 
-from ...clients.base import APIRetry
-from ...clients.clerk import ClerkClient
 from ...clients.errors import APIConnectionError
 from ...clients.errors import IdGuardAPIError
 from ...core.fetch import HttpClient
+
+if TYPE_CHECKING:  # the client brings requests: imported when the provider is built
+    from ...clients.base import APIRetry
 
 __all__ = ["SUPPORTED_BAPI_VERSION", "BackendAPIError", "ClerkBackend"]
 
@@ -22,10 +25,21 @@ logger = logging.getLogger("flask_idguard")
 SUPPORTED_BAPI_VERSION = "2026-05-12"
 _HEADERS = {"Clerk-API-Version": SUPPORTED_BAPI_VERSION}
 
-#: The request path's retry policy: one more attempt at most, never a long wait.
-REQUEST_PATH_RETRY = APIRetry.policy(1, max_wait=1.0)
-#: Handshake nonces: one attempt (a request anyone can send must not cost two calls).
-NO_RETRY = APIRetry.policy(0, max_wait=0.0)
+
+@cache
+def request_path_retry() -> APIRetry:
+    """The request path's retry policy: one more attempt at most, never a long wait."""
+    from ...clients.base import APIRetry
+
+    return APIRetry.policy(1, max_wait=1.0)
+
+
+@cache
+def no_retry() -> APIRetry:
+    """Handshake nonces: one attempt (a request anyone can send must not cost two calls)."""
+    from ...clients.base import APIRetry
+
+    return APIRetry.policy(0, max_wait=0.0)
 
 
 def _segment(value: str) -> str:
@@ -50,13 +64,15 @@ class ClerkBackend:
     :class:`~flask_idguard.ClerkClient` (``idguard.users`` shares it).
 
     Calls made while a request waits are retried once at most and never wait long for a
-    rate limit (:data:`REQUEST_PATH_RETRY`, passed per call); the secret key is sent only in
+    rate limit (:func:`request_path_retry`, passed per call); the secret key is sent only in
     the ``Authorization`` header.
     """
 
     def __init__(
         self, *, api_url: str, api_version: str, secret_key: str, timeout: float = 5.0
     ) -> None:
+        from ...clients.clerk import ClerkClient
+
         self.client = ClerkClient(
             secret_key,
             api_url=api_url,
@@ -87,8 +103,9 @@ class ClerkBackend:
         *,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
-        retry: APIRetry = REQUEST_PATH_RETRY,
+        retry: APIRetry | None = None,
     ) -> Any:
+        retry = request_path_retry() if retry is None else retry
         try:
             query = list(params.items()) if params is not None else None
             return self.client.call(
@@ -104,7 +121,7 @@ class ClerkBackend:
     def handshake_payload(self, nonce: str) -> list[str]:
         """The ``Set-Cookie`` directives stored under a handshake nonce (one attempt)."""
         data = self._call(
-            "GET", "/clients/handshake_payload", params={"nonce": nonce}, retry=NO_RETRY
+            "GET", "/clients/handshake_payload", params={"nonce": nonce}, retry=no_retry()
         )
         directives = data.get("directives") if isinstance(data, dict) else None
         if not isinstance(directives, list):

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...clients.clerk import ClerkClient
 from ...clients.errors import APIConnectionError
 from ...clients.errors import IdGuardAPIError
-from .backend import REQUEST_PATH_RETRY
 from .backend import SUPPORTED_BAPI_VERSION
 from .backend import BackendAPIError
 from .backend import ClerkBackend
+from .backend import request_path_retry
 
 __all__ = ["ENDPOINTS", "MachineAPI"]
 
@@ -43,6 +42,8 @@ class MachineAPI:
         machine_secret_key: str | None = None,
     ) -> None:
         shared = backend.client
+        from ...clients.clerk import ClerkClient  # brings requests: imported when built
+
         self.client = ClerkClient(
             secret_key,
             api_url=api_url,
@@ -66,7 +67,7 @@ class MachineAPI:
             headers["Authorization"] = self._m2m_auth
         try:
             data = self.client.call(
-                "POST", path, body={field: token}, retry=REQUEST_PATH_RETRY, headers=headers
+                "POST", path, body={field: token}, retry=request_path_retry(), headers=headers
             )
         except APIConnectionError as exc:
             raise BackendAPIError("fetch-error", str(exc)) from None
