@@ -26,10 +26,11 @@ from .verify import parse
 
 __all__ = [
     "first_cookies",
-    "issuer_host",
+    "from_another_instance",
     "parse_client_uat",
     "parse_redirect_count",
     "session_token_in",
+    "unverified_claims",
     "uses_suffixed_cookies",
 ]
 
@@ -136,11 +137,24 @@ def parse_redirect_count(value: str | None) -> int | float:
 # -- the suffixed-cookie decision ------------------------------------------------------------
 
 
-def _claims(token: str) -> dict[str, Any] | None:
+def unverified_claims(token: str) -> dict[str, Any] | None:
+    """The claims of ``token`` without verifying it; None when it does not decode."""
     try:
         return parse(token).claims  # remembered: the decision tree decodes it again
     except TokenError:
         return None
+
+
+def from_another_instance(
+    session_claims: Mapping[str, Any] | None, original_frontend_api: str
+) -> bool | None:
+    """Rules 1 and 2 of :func:`uses_suffixed_cookies` for a ``__session`` cookie: None when
+    its ``iss`` is falsy in JavaScript terms (or it does not decode), True when the ``iss``
+    is not a string or names another frontend API, False when it names this one."""
+    issuer = session_claims.get("iss") if session_claims is not None else None
+    if not js_truthy(issuer):
+        return None
+    return not isinstance(issuer, str) or _issuer_host(issuer) != original_frontend_api
 
 
 def _number(claims: Mapping[str, Any] | None, name: str) -> float | None:
@@ -156,7 +170,7 @@ def _number(claims: Mapping[str, Any] | None, name: str) -> float | None:
 _SCHEMES = re.compile(r"https?://", re.IGNORECASE)
 
 
-def issuer_host(issuer: str) -> str:
+def _issuer_host(issuer: str) -> str:
     """``iss`` with every ``http://``/``https://`` (any case) removed, as Clerk compares it."""
     return _SCHEMES.sub("", issuer)
 
@@ -195,17 +209,17 @@ def uses_suffixed_cookies(
     suffixed_session = cookies.get(f"{SESSION}_{suffix}") or None
     session = cookies.get(SESSION) or None
 
-    session_claims = _claims(session) if session else None
+    session_claims = unverified_claims(session) if session else None
     if session:
-        issuer = session_claims.get("iss") if session_claims is not None else None
-        if not js_truthy(issuer):
+        other = from_another_instance(session_claims, original_frontend_api)
+        if other is None:
             return False
-        if not isinstance(issuer, str) or issuer_host(issuer) != original_frontend_api:
+        if other:
             return True
     if not suffixed_uat and not suffixed_session:
         return False
 
-    suffixed_claims = _claims(suffixed_session) if suffixed_session else None
+    suffixed_claims = unverified_claims(suffixed_session) if suffixed_session else None
     session_iat = _number(session_claims, "iat") or 0
     suffixed_iat = _number(suffixed_claims, "iat") or 0
     if suffixed_uat != "0" and plain_uat != "0" and session_iat > suffixed_iat:

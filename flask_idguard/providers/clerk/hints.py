@@ -9,12 +9,11 @@ stays Clerk's (a deliberate difference, docs/clerk.rst).
 
 from __future__ import annotations
 
-from ...core.jwt import TokenError
 from .cookies import CLIENT_UAT
 from .cookies import SESSION
-from .cookies import issuer_host
+from .cookies import from_another_instance
+from .cookies import unverified_claims
 from .request import ClerkRequest
-from .verify import parse
 
 __all__ = ["HINTED", "hint"]
 
@@ -65,11 +64,8 @@ def _missing_session(rq: ClerkRequest) -> str:
 
 
 def _foreign(session: str | None, frontend_api: str) -> bool:
-    """Whether ``session`` decodes to a token whose issuer is another frontend API."""
+    """Whether ``session`` made Clerk read the suffixed names because it belongs to another
+    instance (rule 2 of the suffixed-cookie decision)."""
     if not session:
         return False
-    try:
-        issuer = parse(session).claims.get("iss")
-    except TokenError:
-        return False
-    return isinstance(issuer, str) and issuer_host(issuer) != frontend_api
+    return from_another_instance(unverified_claims(session), frontend_api) is True
