@@ -92,37 +92,9 @@ for (const level of ["log", "info", "warn", "error", "debug"]) {
 }
 
 const { createClerkClient } = await import("@clerk/backend");
+const { stateFields } = await import("./state.mjs");
 
 const CLIENT_KEYS = ["publishableKey", "secretKey", "machineSecretKey", "jwtKey", "apiUrl", "domain", "isSatellite", "proxyUrl", "audience"];
-
-function headerList(headers) {
-  const out = [];
-  for (const [name, value] of headers.entries()) {
-    if (name !== "set-cookie") out.push([name, value]);
-  }
-  for (const value of headers.getSetCookie()) out.push(["set-cookie", value]);
-  return out;
-}
-
-function authFields(auth) {
-  if (auth === null || auth === undefined) return null;
-  return {
-    userId: auth.userId ?? null,
-    sessionId: auth.sessionId ?? null,
-    orgId: auth.orgId ?? null,
-    orgRole: auth.orgRole ?? null,
-    orgSlug: auth.orgSlug ?? null,
-    orgPermissions: auth.orgPermissions ?? null,
-    sessionStatus: auth.sessionStatus ?? null,
-    // Machine auth objects (acceptsToken): compared for the machine scenarios only.
-    tokenType: auth.tokenType ?? null,
-    isAuthenticated: auth.isAuthenticated ?? null,
-    machineId: auth.machineId ?? null,
-    subject: auth.subject ?? null,
-    scopes: auth.scopes ?? null,
-    claims: auth.claims ?? null,
-  };
-}
 
 async function runScenario(scenario) {
   const result = {
@@ -154,16 +126,7 @@ async function runScenario(scenario) {
       headers: scenario.headers ?? [],
     });
     const state = await client.authenticateRequest(request, options);
-    result.status = state.status;
-    result.reason = state.reason ?? null;
-    result.message = state.message ?? null;
-    result.isSignedIn = state.isSignedIn;
-    result.headers = headerList(state.headers ?? new Headers());
-    try {
-      result.toAuth = authFields(state.toAuth());
-    } catch (err) {
-      result.toAuthError = String(err?.message ?? err);
-    }
+    Object.assign(result, stateFields(state));
   } catch (err) {
     result.error = String(err?.message ?? err);
   } finally {

@@ -60,6 +60,7 @@ for (const level of ["log", "info", "warn", "error", "debug"]) {
 }
 
 const { createClerkClient } = await import("@clerk/backend");
+const { stateFields } = await import("./state.mjs");
 
 function clientFor(env) {
   // Exactly what the provider prints, nothing else: no jwtKey, so the JWKS comes from apiUrl.
@@ -69,23 +70,6 @@ function clientFor(env) {
     proxyUrl: env.CLERK_PROXY_URL,
     apiUrl: env.CLERK_API_URL,
   });
-}
-
-function listHeaders(headers) {
-  const out = [];
-  for (const [name, value] of headers.entries()) {
-    if (name !== "set-cookie") out.push([name, value]);
-  }
-  for (const cookie of headers.getSetCookie()) out.push(["set-cookie", cookie]);
-  return out;
-}
-
-function authOf(auth) {
-  if (!auth) return null;
-  const pick = (name) => auth[name] ?? null;
-  return Object.fromEntries(
-    ["userId", "sessionId", "orgId", "orgRole", "orgSlug", "orgPermissions", "sessionStatus"].map((n) => [n, pick(n)]),
-  );
 }
 
 async function run(job) {
@@ -108,16 +92,7 @@ async function run(job) {
   try {
     const request = new Request(job.url, { method: job.method ?? "GET", headers: job.headers ?? [] });
     const state = await clientFor(job.env).authenticateRequest(request);
-    result.status = state.status;
-    result.reason = state.reason ?? null;
-    result.message = state.message ?? null;
-    result.isSignedIn = state.isSignedIn;
-    result.headers = listHeaders(state.headers ?? new Headers());
-    try {
-      result.toAuth = authOf(state.toAuth());
-    } catch (err) {
-      result.toAuthError = String(err?.message ?? err);
-    }
+    Object.assign(result, stateFields(state));
   } catch (err) {
     result.error = String(err?.stack ?? err);
   } finally {
