@@ -220,9 +220,7 @@ def clerk_cookies(issuer: TestIssuer) -> dict[str, str]:
     """A browser's document navigation with a valid Clerk session (valid for an hour), from
     another page of the same site."""
     now = int(time.time())
-    claims = {"iss": f"https://{CLERK_FAPI}", "sub": "user_1", "sid": "sess_1", "iat": now,
-              "azp": "https://example.com", "nbf": now - 10, "exp": now + 3600}  # fmt: skip
-    token = issuer.token(claims, expires_in=3600)
+    token = clerk_session_token(issuer, 1)
     return {
         "Host": "example.com",
         "Sec-Fetch-Dest": "document",

@@ -210,17 +210,6 @@ def main() -> int:
     issuer = TestIssuer()
     claims = {"jti": "j", "scope": "a b", "permissions": ["p"], "client_id": "c", "sid": "s"}
     now = int(time.time())
-    session = issuer.token(
-        {
-            "iss": f"https://{CLERK_FAPI}",
-            "sub": "user_1",
-            "sid": "sess_1",
-            "iat": now,
-            "azp": "https://example.com",
-            "nbf": now - 10,
-        },  # fmt: skip
-        expires_in=3600,
-    )
 
     def clerk_token(n: int) -> str:
         return issuer.token(
@@ -236,13 +225,14 @@ def main() -> int:
             omit=("aud",),  # Clerk's session tokens have none
         )
 
+    session = clerk_token(0)
     fixture = {
         "iss": issuer.issuer,
         "aud": issuer.audience,
         "jwks": issuer.jwks(),
         "token": issuer.token(claims, expires_in=3600),
         "pem": issuer.public_pem(),
-        "session": clerk_token(0),
+        "session": session,
         "clerk_fresh": [clerk_token(n) for n in range(args.long + 1)],
         "fresh": [mint(issuer, n) for n in range(args.long + 1)],
         "cookie_headers": {
