@@ -31,32 +31,36 @@ class VerifiedCache(Generic[V]):
     def __init__(self, size: int = 4096, max_age: float = 60.0) -> None:
         self._size = size
         self.max_age = max_age
-        self._entries: dict[Hashable, tuple[float, float, V]] = {}
+        #: The windows apart from the values: a tuple of two floats is untracked by the
+        #: cyclic garbage collector at its first collection, a tuple holding a state never
+        #: is, and every tracked object a full cache keeps makes full collections come
+        #: sooner and take longer (docs/performance.rst).
+        self._windows: dict[Hashable, tuple[float, float]] = {}
+        self._values: dict[Hashable, V] = {}
         self._lock = threading.Lock()
 
     def get(self, token: Hashable, now: float) -> V | None:
-        entry = self._entries.get(token)
-        if entry is None:
+        window = self._windows.get(token)
+        if window is None or not window[0] <= now < window[1]:
             return None
-        not_before, until, state = entry
-        if now < until and now >= not_before:
-            return state
-        return None
+        return self._values.get(token)  # None if evicted since: the window goes first
 
     def window(self, token: Hashable) -> tuple[float, float] | None:
         """When the entry for ``token`` is usable (``not_before``, ``until``), if there is one."""
-        entry = self._entries.get(token)
-        return None if entry is None else (entry[0], entry[1])
+        return self._windows.get(token)
 
     def put(self, token: Hashable, not_before: float, until: float, state: V) -> None:
         with self._lock:
-            if len(self._entries) >= self._size:
-                for old in list(self._entries)[: self._size // 8 or 1]:
-                    del self._entries[old]
-            self._entries[token] = (not_before, until, state)
+            windows, values = self._windows, self._values
+            if token not in windows and len(windows) >= self._size:
+                for old in list(windows)[: self._size // 8 or 1]:
+                    del windows[old]
+                    del values[old]
+            values[token] = state  # before its window: a reader finding the window finds it
+            windows[token] = (not_before, until)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._windows)
 
 
 class LRU(Generic[T]):

@@ -1,20 +1,39 @@
 """Read-only claims: verified claims are handed to every request that presents the same token,
 so what a view receives must not change what the next request sees.
 
-:func:`freeze_claims` copies parsed JSON once, when a token is verified: the top level becomes a
-``MappingProxyType``, nested objects a :class:`FrozenDict` and arrays a :class:`FrozenList`.
-Both subclass ``dict``/``list``, so ``isinstance`` checks and JSON encoding work as before;
-every mutating method raises ``TypeError``. ``copy.deepcopy`` gives plain, mutable copies.
+:func:`freeze_claims` copies parsed JSON once, when a token is verified: objects (the top
+level included) become :class:`FrozenDict` and arrays :class:`FrozenList`. Both subclass
+``dict``/``list``, so ``isinstance`` checks and JSON encoding work as before; every mutating
+method raises ``TypeError``. ``copy.deepcopy`` gives plain, mutable copies. One object per
+JSON container and nothing more: verified-token caches keep thousands of these, and every
+object the cyclic garbage collector tracks makes its full collections come sooner and take
+longer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 from typing import NoReturn
 
-__all__ = ["FrozenDict", "FrozenList", "freeze", "freeze_claims", "thaw"]
+__all__ = [
+    "EMPTY_SET",
+    "FrozenDict",
+    "FrozenList",
+    "freeze",
+    "freeze_claims",
+    "shared_set",
+    "thaw",
+]
+
+#: The one empty set every state without scopes, permissions or roles holds.
+EMPTY_SET: frozenset[str] = frozenset()
+#: Sets handed out by :func:`shared_set`, by their members; cleared when full.
+_SHARED: dict[frozenset[str], frozenset[str]] = {}
+_SHARED_MAX = 256
+#: Larger sets are rare and not worth a table slot.
+_SHARED_MEMBERS = 32
 
 
 def _refuse(obj: object, *args: Any, **kwargs: Any) -> NoReturn:
@@ -77,5 +96,23 @@ def thaw(value: Any) -> Any:
 
 
 def freeze_claims(claims: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Verified claims as a read-only view, deeply; built once per verified token."""
-    return MappingProxyType({key: freeze(value) for key, value in claims.items()})
+    """Verified claims, read-only all the way down; built once per verified token."""
+    return FrozenDict({key: freeze(value) for key, value in claims.items()})
+
+
+def shared_set(items: Iterable[str]) -> frozenset[str]:
+    """``frozenset(items)``, the same object for the same members: the thousands of cached
+    states whose tokens carry the same scopes or permissions share one set (less memory,
+    fewer objects for the cyclic garbage collector). Bounded: the table is cleared when full."""
+    made = frozenset(items)
+    if not made:
+        return EMPTY_SET
+    if len(made) > _SHARED_MEMBERS:
+        return made
+    shared = _SHARED.get(made)
+    if shared is not None:
+        return shared
+    if len(_SHARED) >= _SHARED_MAX:
+        _SHARED.clear()
+    _SHARED[made] = made
+    return made

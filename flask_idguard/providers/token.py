@@ -13,7 +13,9 @@ from ..core.discovery import IssuerMismatch
 from ..core.dpop import DPoPError
 from ..core.dpop import DPoPPolicy
 from ..core.dpop import NonceIssuer
+from ..core.frozen import EMPTY_SET
 from ..core.frozen import freeze_claims
+from ..core.frozen import shared_set
 from ..core.jwt import Policy
 from ..core.jwt import TokenError
 from ..core.jwt import shown
@@ -36,10 +38,10 @@ logger = logging.getLogger("flask_idguard")
 def string_set(value: object, *, split: bool = False) -> frozenset[str]:
     """The strings of a list claim (others ignored); with ``split``, also a spaced string."""
     if isinstance(value, list):
-        return frozenset(v for v in value if isinstance(v, str))
+        return shared_set(v for v in value if isinstance(v, str))
     if split and isinstance(value, str):
-        return frozenset(value.split())
-    return frozenset()
+        return shared_set(value.split())
+    return EMPTY_SET
 
 
 def _scope_set(claims: Mapping[str, Any]) -> frozenset[str]:
