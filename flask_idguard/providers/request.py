@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from flask import Request
 
@@ -15,11 +15,11 @@ from ..state import Failure
 __all__ = ["Credentials", "RequestContext", "extract_bearer"]
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     """The bearer token of a request, or why there is none usable.
 
-    ``failure`` is None when a token was found or when there simply is none.
+    ``failure`` is None when a token was found or when there simply is none. (A named tuple:
+    one is made per request with a token not seen moments ago.)
     """
 
     token: str | None = None

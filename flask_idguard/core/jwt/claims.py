@@ -98,7 +98,7 @@ def check_claims(claims: Mapping[str, Any], policy: Policy, now: float) -> None:
             claim="iss",
         )
     _check_times(claims, policy, now)
-    for name in sorted(policy.required_claims):
+    for name in policy.required_in_order:
         if name not in claims:
             raise TokenError("token-missing-claim", f"Missing '{name}' claim", claim=name)
 

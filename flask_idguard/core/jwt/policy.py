@@ -50,6 +50,9 @@ class Policy:
     #: Extra checks: name → literal (equality) or ``fn(value, claims, header) -> bool``.
     #: ``alg`` and ``typ`` read the header, every other name the claims.
     validators: Mapping[str, Validator] = field(default_factory=dict)
+    #: Derived once: ``typ``'s strings lowercased, ``required_claims`` in checking order.
+    typ_lowered: frozenset[str] = field(init=False, repr=False, compare=False)
+    required_in_order: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def window(self, claims: Mapping[str, Any]) -> tuple[float, float]:
         """The (from, until) wall-clock interval in which verified ``claims`` stay valid:
@@ -58,11 +61,19 @@ class Policy:
         until = float(claims["exp"]) + self.leeway
         if self.max_token_age is not None:
             until = min(until, float(claims["iat"]) + self.max_token_age + self.leeway)
-        starts = [float(claims[n]) for n in ("nbf", "iat") if claims.get(n) is not None]
-        start = max(starts) - self.leeway if starts else -math.inf
-        return start, until
+        nbf, iat = claims.get("nbf"), claims.get("iat")
+        if nbf is None:
+            if iat is None:
+                return -math.inf, until
+            start = float(iat)
+        else:
+            start = float(nbf) if iat is None else max(float(nbf), float(iat))
+        return start - self.leeway, until
 
     def __post_init__(self) -> None:
+        lowered = frozenset(t.lower() for t in self.typ or () if t is not None)
+        object.__setattr__(self, "typ_lowered", lowered)
+        object.__setattr__(self, "required_in_order", tuple(sorted(self.required_claims)))
         check_algorithms(self.algorithms)
         if not math.isfinite(self.leeway) or self.leeway < 0:
             raise ValueError("leeway must be a finite number of seconds >= 0")

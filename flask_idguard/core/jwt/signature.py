@@ -67,9 +67,7 @@ def _check_header(header: Mapping[str, Any], policy: Policy) -> str:
         if typ is None:
             ok = None in policy.typ
         else:  # an array or object is refused before any set lookup (unhashable)
-            ok = isinstance(typ, str) and typ.lower() in {
-                t.lower() for t in policy.typ if t is not None
-            }
+            ok = isinstance(typ, str) and typ.lower() in policy.typ_lowered
         if not ok:
             expected = ", ".join(sorted(t for t in policy.typ if t is not None))
             raise TokenError(
