@@ -82,7 +82,7 @@ class IdGuardState:
         """Host headers already found valid (a few): most requests skip the grammar check."""
         return set()
 
-    @property
+    @cached_property
     def routing(self) -> bool:
         """Bearer tokens are routed by ``iss`` when more than one provider is configured."""
         return len(self.providers) > 1

@@ -24,6 +24,7 @@ __all__ = [
     "freeze",
     "freeze_claims",
     "shared_set",
+    "strings_in",
     "thaw",
 ]
 
@@ -34,6 +35,10 @@ _SHARED: dict[frozenset[str], frozenset[str]] = {}
 _SHARED_MAX = 256
 #: Larger sets are rare and not worth a table slot.
 _SHARED_MEMBERS = 32
+#: Sets by the claim value they were read from (a scope string, an array's items as a
+#: tuple), and the longest value remembered; cleared when full.
+_READ: dict[str | tuple[Any, ...], frozenset[str]] = {}
+_READ_LONGEST = 512
 
 
 def _refuse(obj: object, *args: Any, **kwargs: Any) -> NoReturn:
@@ -95,9 +100,16 @@ def thaw(value: Any) -> Any:
     return value
 
 
+_CONTAINERS = (dict, list)
+
+
 def freeze_claims(claims: Mapping[str, Any]) -> Mapping[str, Any]:
     """Verified claims, read-only all the way down; built once per verified token."""
-    return FrozenDict({key: freeze(value) for key, value in claims.items()})
+    frozen = FrozenDict(claims)
+    for key, value in claims.items():
+        if isinstance(value, _CONTAINERS):  # most claims are strings and numbers: no call
+            dict.__setitem__(frozen, key, freeze(value))
+    return frozen
 
 
 def shared_set(items: Iterable[str]) -> frozenset[str]:
@@ -116,3 +128,24 @@ def shared_set(items: Iterable[str]) -> frozenset[str]:
         _SHARED.clear()
     _SHARED[made] = made
     return made
+
+
+def strings_in(value: str | list[Any]) -> frozenset[str]:
+    """The words of a space-separated string, or the strings of an array (other items
+    ignored), as a :func:`shared_set`; remembered by the value itself, so that the scope
+    string every token of a client carries is split once."""
+    key: str | tuple[Any, ...] = value if isinstance(value, str) else tuple(value)
+    try:
+        found = _READ.get(key)
+    except TypeError:  # an array holding arrays or objects: unhashable, not remembered
+        return shared_set(v for v in value if isinstance(v, str))
+    if found is None:
+        if isinstance(value, str):
+            found = shared_set(value.split())
+        else:
+            found = shared_set(v for v in value if isinstance(v, str))
+        if len(key) <= _READ_LONGEST:
+            if len(_READ) >= _SHARED_MAX:
+                _READ.clear()
+            _READ[key] = found
+    return found

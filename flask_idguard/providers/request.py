@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import NamedTuple
 
 from flask import Request
@@ -100,7 +99,11 @@ def _authorization(request: Request) -> str | None:
 
 class RequestContext:
     """One request as providers see it: the ``Authorization`` header is read once, the
-    bearer credentials are extracted (and the token parsed) only when a provider asks."""
+    bearer credentials are extracted (and the token parsed) only when a provider asks.
+
+    (Computed on first use and kept in plain attributes: ``functools.cached_property`` takes
+    a lock on each first access before Python 3.12, and every access here is a first one.)
+    """
 
     def __init__(
         self,
@@ -117,29 +120,39 @@ class RequestContext:
         self.authorization = _authorization(request)
         self._allow_query = allow_query
         self._allow_form = allow_form
+        self._credentials: Credentials | None = None
+        self._parsed: Unverified | TokenError | None = None
 
-    @cached_property
+    @property
     def credentials(self) -> Credentials:
         """The request's bearer credentials (:func:`extract_bearer`)."""
-        return extract_bearer(
-            self.request,
-            allow_query=self._allow_query,
-            allow_form=self._allow_form,
-            authorization=self.authorization,
-        )
+        found = self._credentials
+        if found is None:
+            found = self._credentials = extract_bearer(
+                self.request,
+                allow_query=self._allow_query,
+                allow_form=self._allow_form,
+                authorization=self.authorization,
+            )
+        return found
 
     @property
     def token(self) -> str | None:
         return self.credentials.token
 
-    @cached_property
+    @property
     def parsed(self) -> Unverified | TokenError:
         """The strictly parsed, unverified token, or the parse error."""
-        assert self.token is not None
-        try:
-            return decode_unverified(self.token)
-        except TokenError as exc:
-            return exc
+        parsed = self._parsed
+        if parsed is None:
+            token = self.credentials.token
+            assert token is not None
+            try:
+                parsed = decode_unverified(token)
+            except TokenError as exc:
+                parsed = exc
+            self._parsed = parsed
+        return parsed
 
     @property
     def issuer(self) -> str | None:

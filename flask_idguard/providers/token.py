@@ -15,7 +15,7 @@ from ..core.dpop import DPoPPolicy
 from ..core.dpop import NonceIssuer
 from ..core.frozen import EMPTY_SET
 from ..core.frozen import freeze_claims
-from ..core.frozen import shared_set
+from ..core.frozen import strings_in
 from ..core.jwt import Policy
 from ..core.jwt import TokenError
 from ..core.jwt import shown
@@ -37,10 +37,8 @@ logger = logging.getLogger("flask_idguard")
 
 def string_set(value: object, *, split: bool = False) -> frozenset[str]:
     """The strings of a list claim (others ignored); with ``split``, also a spaced string."""
-    if isinstance(value, list):
-        return shared_set(v for v in value if isinstance(v, str))
-    if split and isinstance(value, str):
-        return shared_set(value.split())
+    if isinstance(value, list) or (split and isinstance(value, str)):
+        return strings_in(value)
     return EMPTY_SET
 
 

@@ -63,8 +63,14 @@ def is_number(value: object) -> TypeGuard[int | float]:
         return False
 
 
+#: Integers smaller than this in magnitude convert to a finite float.
+_SAFE_INT = 2**1023
+
+
 def _number(claims: Mapping[str, Any], name: str, label: str) -> float | None:
     value = claims.get(name)
+    if type(value) is int and -_SAFE_INT < value < _SAFE_INT:  # the usual case, at once
+        return float(value)
     if value is None and name not in claims:
         return None
     if not is_number(value):

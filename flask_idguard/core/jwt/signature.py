@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
+from typing import NamedTuple
 
 from joserfc.jwk import Key
 from joserfc.jws import JWSRegistry
@@ -31,14 +30,16 @@ KEY_MATERIAL_HEADERS = ("jku", "x5u", "x5c", "jwk")
 _ALG_MODELS = {name: JWSRegistry.algorithms[name] for name in ASYMMETRIC_ALGORITHMS}
 
 
-@dataclass(frozen=True)
-class VerifiedToken:
+class VerifiedToken(NamedTuple):
     """A token whose signature and claims passed the policy."""
 
-    token: str = field(repr=False)
+    token: str
     header: Mapping[str, Any]
     claims: Mapping[str, Any]
     kid: str | None
+
+    def __repr__(self) -> str:  # the token is a credential: never in a log line
+        return f"VerifiedToken(header={self.header!r}, claims={self.claims!r}, kid={self.kid!r})"
 
 
 def _check_header(header: Mapping[str, Any], policy: Policy) -> str:
