@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -20,6 +21,7 @@ from flask import current_app
 from flask import g
 from flask import has_request_context
 from flask import request
+from flask.ctx import _AppCtxGlobals
 from flask.wrappers import Request
 from werkzeug.local import LocalProxy
 
@@ -47,6 +49,7 @@ __all__ = [
     "IdGuardState",
     "after_request",
     "app_state",
+    "current_g",
     "current_request",
 ]
 
@@ -149,7 +152,9 @@ class IdGuardState:
 
     def auth_state(self) -> AuthState:
         """The current request's auth state, announced through the signals."""
-        state = self._ask_providers()
+        return self._announced(self._ask_providers())
+
+    def _announced(self, state: AuthState) -> AuthState:
         if state.status == "signed-in":
             if request_authenticated.receivers:
                 request_authenticated.send(self.app, state=state)
@@ -163,8 +168,10 @@ class IdGuardState:
 
     def before_request(self) -> Response | None:
         """The ``before_request`` hook: compute the state once, keep it on ``g``."""
-        state = self.auth_state()
-        setattr(g._get_current_object(), G_KEY, state)  # one proxy look-up, not two
+        state = self._ask_providers()
+        if state.status != "signed-in" or request_authenticated.receivers:
+            self._announced(state)
+        current_g().__dict__[G_KEY] = state  # g's own __setattr__ is a Python call
         if state.redirect is not None:
             return Response(status=307, headers={"Location": state.redirect})
         if state.refuse:
@@ -266,10 +273,12 @@ def _unanswered(ctx: RequestContext) -> AuthState:
     )
 
 
-def current_request() -> Request:
-    """The request object behind Flask's ``request`` proxy, looked up once: each attribute
-    read through the proxy costs a look-up, and the hooks run on every request."""
-    return cast("LocalProxy[Request]", request)._get_current_object()
+#: The request object behind Flask's ``request`` proxy: the proxy's own look-up function,
+#: taken once, so the hooks (which run on every request) pay one call per look-up and no
+#: attribute access through the proxy.
+current_request: Callable[[], Request] = cast("LocalProxy[Request]", request)._get_current_object
+#: The ``g`` object of the current app context, the same way.
+current_g: Callable[[], _AppCtxGlobals] = cast("LocalProxy[_AppCtxGlobals]", g)._get_current_object
 
 
 def app_state() -> IdGuardState:
@@ -287,7 +296,7 @@ def app_state() -> IdGuardState:
 def after_request(response: Response) -> Response:
     """The ``after_request`` hook: the state's headers; ``Cache-Control: private`` for a 2xx
     answer to a request whose token came in the query string."""
-    stored = g._get_current_object().__dict__  # one proxy look-up: this runs on every request
+    stored = current_g().__dict__  # one proxy look-up: this runs on every request
     state: AuthState | None = stored.get(G_KEY)
     if state is not None and state.headers:
         for name, value in state.headers:

@@ -14,12 +14,12 @@ from urllib.parse import urlencode
 from flask import Response
 from flask import abort
 from flask import after_this_request
-from flask import g
 from flask import redirect as redirect_response
 from flask import request
 
 from .app_state import G_KEY
 from .app_state import app_state
+from .app_state import current_g
 from .app_state import current_request
 from .auth import current_auth_state
 from .core.urls import without_params
@@ -57,7 +57,10 @@ def run_checks(
     try:
         if vary:
             after_this_request(_vary)
-        state = current_auth_state()
+        # In a request (its method was read): the hook's state, else current_auth's way.
+        state = current_g().__dict__.get(G_KEY)
+        if state is None:
+            state = current_auth_state()
         if accepts is not None and state.retype is not None:
             state = _accepting(state, accepts)
         for check in checks:
@@ -78,7 +81,7 @@ def _accepting(state: AuthState, accepts: Accepts) -> AuthState:
     the view's ``current_auth`` is that state."""
     retyped = state.retype(state, accepts) if state.retype is not None else state
     if retyped is not state:
-        setattr(g._get_current_object(), G_KEY, retyped)
+        current_g().__dict__[G_KEY] = retyped
         if retyped.is_signed_in and request_authenticated.receivers:
             request_authenticated.send(app_state().app, state=retyped)
         elif retyped.failure not in (None, "missing") and authentication_failed.receivers:
