@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from typing import Literal
+from typing import NamedTuple
 from typing import TypeGuard
 
 from ...core.jwt import is_number
@@ -49,9 +49,8 @@ class ClaimError(ValueError):
     """A v2 claim Clerk cannot parse: ``Invalid claim element (missing colon): <element>``."""
 
 
-@dataclass(frozen=True)
-class SessionFields:
-    """The auth fields of a verified session token, typed.
+class SessionFields(NamedTuple):
+    """The auth fields of a verified session token, typed (a named tuple: made per request).
 
     A claim of the wrong type is None. ``factor_verification_age`` is ``fva`` only when it is
     a pair of valid ages (numbers, finite, -1 or ≥ 0), else None: Clerk's ``has()`` treats

@@ -6,13 +6,14 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from joserfc.jwk import RSAKey
 
 from ...config import ConfigReader
+from ...core.frozen import EMPTY_SET
 from ...core.frozen import shared_set
 from ...core.jwt import TokenError
 from ...core.keys import KeySource
@@ -240,26 +241,25 @@ class ClerkProvider(Provider):
             org_id=fields.org_id,
             org_role=fields.org_role,
             org_slug=fields.org_slug,
-            org_permissions=shared_set(fields.org_permissions or ()),
+            org_permissions=shared_set(fields.org_permissions)
+            if fields.org_permissions
+            else EMPTY_SET,
             session_status=fields.session_status,
             actor=fields.actor,
             factor_verification_age=fields.factor_verification_age,
             headers=headers,
             redirect=outcome.location,
-            authorizer=lambda **asked: check_authorization(claims, fields, **asked),
-            token_minter=self._minter(fields.session_id),
+            authorizer=partial(check_authorization, claims, fields),
+            token_minter=partial(self._mint, fields.session_id),
             retype=retype,
         )
 
-    def _minter(self, session_id: str | None) -> Callable[[str | None, int | None], str]:
-        """Clerk's ``getToken`` with options, for one session."""
-        backend = self.backend
-
-        def mint(template: str | None, expires_in_seconds: int | None) -> str:
-            if session_id is None:
-                raise RuntimeError("This session token has no sid; Clerk cannot mint tokens.")
-            return backend.session_token(
-                session_id, template=template, expires_in_seconds=expires_in_seconds
-            )
-
-        return mint
+    def _mint(
+        self, session_id: str | None, template: str | None, expires_in_seconds: int | None
+    ) -> str:
+        """Clerk's ``getToken`` with options, for one session (a state's ``token_minter``)."""
+        if session_id is None:
+            raise RuntimeError("This session token has no sid; Clerk cannot mint tokens.")
+        return self.backend.session_token(
+            session_id, template=template, expires_in_seconds=expires_in_seconds
+        )

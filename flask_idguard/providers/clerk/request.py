@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from urllib.parse import quote
 from urllib.parse import urlsplit
 
 from flask import Request
 from werkzeug.datastructures import MultiDict
 
+from ...core.lazy import cached_property
 from ...core.urls import host_is_valid
 from ...core.urls import origin_of
 from .config import ClerkConfig
