@@ -110,3 +110,36 @@ def test_a_character_outside_base64url_is_refused_in_any_segment(bad: str, where
         decode_unverified(".".join(parts))
     assert "is not unpadded base64url" in caught.value.message
     assert ("header", "payload", "signature")[where] in caught.value.message
+
+
+def token_of(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    return f"{segment(json.dumps(header))}.{segment(json.dumps(claims))}.c2ln"
+
+
+def test_a_flat_header_is_shared_read_only_and_a_nested_one_is_not() -> None:
+    """Every token signed with one key has the same header: it is parsed once, and nobody
+    holding it can change what the next token's checks read."""
+    first = decode_unverified(token_of({"alg": "RS256", "kid": "k1"}, {"sub": "a"}))
+    second = decode_unverified(token_of({"alg": "RS256", "kid": "k1"}, {"sub": "b"}))
+    assert first.header is second.header and first.claims != second.claims
+    with pytest.raises(TypeError):
+        first.header["alg"] = "none"
+    with pytest.raises(TypeError):
+        first.header.pop("kid")
+    assert decode_unverified(token_of({"alg": "RS256", "kid": "k1"}, {})).header["alg"] == "RS256"
+    proof_header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": {"kty": "EC", "crv": "P-256"}}
+    one, two = (decode_unverified(token_of(proof_header, {"n": n})) for n in range(2))
+    assert one.header == two.header and one.header is not two.header  # nested: not shared
+
+
+def test_the_remembered_headers_are_bounded() -> None:
+    from flask_idguard.core.jwt import parse
+
+    for n in range(parse._HEADERS_MAX * 3):
+        decode_unverified(token_of({"alg": "RS256", "kid": f"key-{n}"}, {}))
+        assert len(parse._HEADERS) <= parse._HEADERS_MAX
+    long = {"alg": "RS256", "kid": "k" * parse._HEADER_LONGEST}
+    assert (
+        decode_unverified(token_of(long, {})).header
+        is not decode_unverified(token_of(long, {})).header
+    )

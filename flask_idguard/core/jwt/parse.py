@@ -17,6 +17,8 @@ from json.scanner import make_scanner
 from typing import Any
 from typing import NamedTuple
 
+from ..frozen import FrozenDict
+
 __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_TOKEN_BYTES",
@@ -58,7 +60,7 @@ class TokenError(Exception):
 
 class Unverified(NamedTuple):
     """A strictly parsed but *unverified* compact JWS (immutable; the dicts must not be
-    mutated)."""
+    mutated: a flat header is shared, read-only, by every token with the same one)."""
 
     header: dict[str, Any]
     claims: dict[str, Any]
@@ -156,6 +158,23 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     return value
 
 
+#: Flat headers parsed lately, by their segment (every token signed with one key has the same
+#: header), read-only; bounded in count and segment length, cleared when full.
+_HEADERS: dict[str, dict[str, Any]] = {}
+_HEADERS_MAX = 64
+_HEADER_LONGEST = 1024
+_FLAT = frozenset({str, int, float, bool, type(None)})
+
+
+def _header(segment: str, fast: bool) -> dict[str, Any]:
+    header = _json_object(_segment(segment, "header", fast), "header")
+    if len(segment) <= _HEADER_LONGEST and all(type(v) in _FLAT for v in header.values()):
+        if len(_HEADERS) >= _HEADERS_MAX:
+            _HEADERS.clear()
+        header = _HEADERS[segment] = FrozenDict(header)
+    return header
+
+
 def decode_unverified(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> Unverified:
     """Parse ``token`` strictly without checking anything but its form.
 
@@ -175,7 +194,7 @@ def decode_unverified(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> Unveri
         )
     header_b64, payload_b64, signature_b64 = parts
     fast = "+" not in token and "/" not in token and "=" not in token
-    header = _json_object(_segment(header_b64, "header", fast), "header")
+    header = _HEADERS.get(header_b64) or _header(header_b64, fast)
     claims = _json_object(_segment(payload_b64, "payload", fast), "payload")
     signature = _segment(signature_b64, "signature", fast)
     signing_input = token[: len(header_b64) + 1 + len(payload_b64)].encode("ascii")
