@@ -3,7 +3,8 @@
 ``bench_gunicorn.py`` writes the keys to a JSON file and names it in the environment
 variable :data:`FIXTURE_ENV`; gunicorn then loads ``gunicorn_app:application``. Paths:
 
-* ``/bare``: a Flask app without IdGuard (the baseline of every row);
+* ``/bare/view``: a Flask app without IdGuard (the baseline of every row; two path segments
+  like every other row's, so that Werkzeug's routing costs the same);
 * ``/clerk/protected`` and ``/clerk/open``: an IdGuard app with the Clerk provider
   (``CLERK_JWT_KEY``, authorized parties set): a ``@requires_auth`` view and an unprotected
   view (IdGuard's request hooks still run for it);
@@ -43,7 +44,7 @@ def ok() -> Any:
 
 def bare_app() -> Flask:
     app = Flask("bench-bare")
-    app.add_url_rule("/bare", "bare", ok)
+    app.add_url_rule("/bare/view", "bare", ok)
     return app
 
 

@@ -1,7 +1,8 @@
 """The per-app state (``app.extensions["idguard"]``), its one accessor, and the request hooks.
 
 ``before_request`` asks the providers, in order, for the request's :class:`AuthState` and keeps
-it on ``g``; a handshake is answered at once with a ``307``. ``after_request`` appends the
+it on ``g``; a handshake is answered at once with a ``307``. ``after_request``, arranged per
+request when needed, appends the
 state's response headers (``Set-Cookie``, ``x-clerk-auth-*``, ``DPoP-Nonce``...).
 """
 
@@ -17,6 +18,7 @@ from typing import cast
 
 from flask import Flask
 from flask import Response
+from flask import after_this_request
 from flask import current_app
 from flask import g
 from flask import has_request_context
@@ -51,6 +53,7 @@ __all__ = [
     "app_state",
     "current_g",
     "current_request",
+    "keep",
 ]
 
 logger = logging.getLogger("flask_idguard")
@@ -59,6 +62,8 @@ logger = logging.getLogger("flask_idguard")
 G_KEY = "_idguard_auth"
 #: Set on ``g`` when the token came in the query string (RFC 6750 §2.3).
 _G_QUERY_TOKEN = "_idguard_query_token"
+#: Set on ``g`` once :func:`after_request` is due to run for the request.
+_G_ANSWER = "_idguard_answer"
 
 #: Longer Host values are checked each time, never remembered (a name is at most 253).
 _MAX_REMEMBERED_HOST = 300
@@ -171,7 +176,7 @@ class IdGuardState:
         state = self._ask_providers()
         if state.status != "signed-in" or request_authenticated.receivers:
             self._announced(state)
-        current_g().__dict__[G_KEY] = state  # g's own __setattr__ is a Python call
+        keep(current_g().__dict__, state)
         if state.redirect is not None:
             return Response(status=307, headers={"Location": state.redirect})
         if state.refuse:
@@ -222,7 +227,7 @@ class IdGuardState:
             allow_form=settings.allow_form_token,
         )
         if settings.allow_query_token and ctx.credentials.scheme == "query":
-            setattr(g, _G_QUERY_TOKEN, True)  # RFC 6750 §2.3: 2xx answers get Cache-Control
+            current_g().__dict__[_G_QUERY_TOKEN] = True  # RFC 6750 §2.3: Cache-Control
         for provider in self._in_order(ctx):
             state = provider.authenticate(ctx)
             if state is not None:
@@ -293,10 +298,27 @@ def app_state() -> IdGuardState:
     return state
 
 
+def keep(stored: dict[str, Any], state: AuthState) -> None:
+    """Keep ``state`` as the request's (``stored`` is ``g.__dict__``: g's own ``__setattr__``
+    is a Python call); when the answer needs headers of it (``Set-Cookie``, ``DPoP-Nonce``...)
+    or ``Cache-Control`` for a query token, have :func:`after_request` run for this request.
+
+    Per request and only when needed, not as an app-wide ``after_request`` hook: most
+    requests need nothing, and Flask inspects every hook it calls, every time.
+    """
+    stored[G_KEY] = state
+    if (state.headers or _G_QUERY_TOKEN in stored) and _G_ANSWER not in stored:
+        stored[_G_ANSWER] = True
+        after_this_request(after_request)
+
+
 def after_request(response: Response) -> Response:
-    """The ``after_request`` hook: the state's headers; ``Cache-Control: private`` for a 2xx
-    answer to a request whose token came in the query string."""
-    stored = current_g().__dict__  # one proxy look-up: this runs on every request
+    """Run after the view (:func:`keep` arranges it): the state's headers; ``Cache-Control:
+    private`` for a 2xx answer to a request whose token came in the query string.
+
+    The state is read when the answer is made: a route that accepts machine tokens may have
+    decided the request again."""
+    stored = current_g().__dict__
     state: AuthState | None = stored.get(G_KEY)
     if state is not None and state.headers:
         for name, value in state.headers:

@@ -10,6 +10,7 @@ from werkzeug.local import LocalProxy
 
 from .app_state import G_KEY
 from .app_state import app_state
+from .app_state import keep
 from .clients.user import User
 from .state import AuthState
 from .state import install_user_lookup
@@ -28,9 +29,9 @@ def current_auth_state() -> AuthState:
             "Use app.test_request_context() in tests."
         )
     state = ctx_g.__dict__.get(G_KEY)
-    if state is None:
+    if state is None:  # the hook has not run (another hook answered first, a test context)
         state = app_state().auth_state()
-        setattr(ctx_g, G_KEY, state)
+        keep(ctx_g.__dict__, state)
     return cast(AuthState, state)
 
 

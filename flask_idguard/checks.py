@@ -21,6 +21,7 @@ from .app_state import G_KEY
 from .app_state import app_state
 from .app_state import current_g
 from .app_state import current_request
+from .app_state import keep
 from .auth import current_auth_state
 from .core.urls import without_params
 from .errors import AuthenticationRequired
@@ -81,7 +82,7 @@ def _accepting(state: AuthState, accepts: Accepts) -> AuthState:
     the view's ``current_auth`` is that state."""
     retyped = state.retype(state, accepts) if state.retype is not None else state
     if retyped is not state:
-        current_g().__dict__[G_KEY] = retyped
+        keep(current_g().__dict__, retyped)
         if retyped.is_signed_in and request_authenticated.receivers:
             request_authenticated.send(app_state().app, state=retyped)
         elif retyped.failure not in (None, "missing") and authentication_failed.receivers:

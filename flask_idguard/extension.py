@@ -13,7 +13,6 @@ from flask import Blueprint
 from flask import Flask
 
 from .app_state import IdGuardState
-from .app_state import after_request
 from .app_state import app_state
 from .auth import current_auth
 from .cli import idguard_cli
@@ -112,8 +111,6 @@ class IdGuard:
             route = state.resource_metadata.route
             app.add_url_rule(route, "idguard_resource_metadata", state.resource_metadata_view)
         app.before_request(state.before_request)
-        if state.settings.allow_query_token or any(p.emits_headers for p in state.providers):
-            app.after_request(after_request)
         app.context_processor(_template_context)
         app.cli.add_command(idguard_cli)
         if app.debug:  # development: one look at the routes on the first request

@@ -24,9 +24,6 @@ class Provider(ABC):
 
     #: The provider's name, exposed as ``current_auth.provider``.
     name: str
-    #: Whether its states may carry response headers (an ``after_request`` hook is
-    #: registered only when some provider says so).
-    emits_headers: bool = True
 
     @abstractmethod
     def authenticate(self, ctx: RequestContext) -> AuthState | None:

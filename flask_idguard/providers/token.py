@@ -54,7 +54,6 @@ class TokenProvider(Provider):
     """A provider of bearer access tokens verified against one issuer's keys."""
 
     token_type = "access_token"
-    emits_headers = False
 
     def __init__(
         self,
@@ -74,7 +73,6 @@ class TokenProvider(Provider):
         self.dpop = dpop if dpop is not None else DPoPPolicy()
         #: Server nonces: handed out in ``DPoP-Nonce`` response headers.
         self.nonces = nonces if self.dpop.offers_dpop else None
-        self.emits_headers = self.nonces is not None
         #: Several issuers (an allow-list or a resolver) instead of ``policy.issuer``.
         self.router = router
         self._cache: VerifiedCache[AuthState] = VerifiedCache()

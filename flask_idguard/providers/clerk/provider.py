@@ -57,7 +57,6 @@ class ClerkProvider(Provider):
     handshake flow of ``@clerk/backend``."""
 
     name = "clerk"
-    emits_headers = True
 
     def __init__(
         self, config: ClerkConfig, settings: Settings, machine: MachineConfig | None = None
