@@ -44,9 +44,7 @@ __all__ = ["Check", "Requirement", "add_challenge", "requirement", "run_checks"]
 Check = Callable[[AuthState], None]
 
 
-def run_checks(
-    checks: Sequence[Check], *, vary: bool = False, accepts: Accepts | None = None
-) -> None:
+def run_checks(checks: Sequence[Check], vary: bool = False, accepts: Accepts | None = None) -> None:
     """Run ``checks`` on the current request's state; ``OPTIONS`` is exempt. With ``accepts``
     (Clerk's machine token types), the state is first decided again for what the route
     accepts.
@@ -124,7 +122,7 @@ def _sign_in_redirect(sign_in_url: str) -> str:
 
 def signed_in(redirect: bool) -> Check:
     def check(state: AuthState) -> None:
-        if state.is_signed_in:
+        if state.status == "signed-in":  # is_signed_in, without a property call per request
             return
         if state.failure == "unavailable":
             raise ServiceUnavailable(reason=state.reason)

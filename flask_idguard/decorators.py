@@ -60,7 +60,7 @@ def _guard(*checks: Check, vary: bool = False, accepts: Accepts | None = None) -
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                run_checks(checks, vary=vary, accepts=accepts)
+                run_checks(checks, vary, accepts)
                 if is_async:
                     return current_app.ensure_sync(view)(*args, **kwargs)
                 return view(*args, **kwargs)

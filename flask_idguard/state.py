@@ -15,6 +15,7 @@ from dataclasses import fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import ClassVar
 from typing import Literal
 
 if TYPE_CHECKING:
@@ -134,15 +135,10 @@ class AuthState:
     #: How a route that accepts machine tokens re-decides this request (:data:`Retyper`).
     retype: Retyper | None = field(default=None, repr=False)
 
-    @classmethod
-    def _build(cls, status: Status, **values: Any) -> AuthState:
-        """``cls(status, **values)``, faster: the providers build one state per token verified.
-
-        The frozen dataclass's ``__init__`` calls ``object.__setattr__`` per field; this is
-        replaced below by a function that sets each slot through its descriptor
-        (tests/test_state.py holds the two ways equal).
-        """
-        raise NotImplementedError  # pragma: no cover - replaced by _make_builder()
+    #: ``AuthState(status, **values)``, faster: the providers build one state per token
+    #: verified, and the frozen dataclass's ``__init__`` calls ``object.__setattr__`` per
+    #: field. Set below from the fields (tests/test_state.py holds the two ways equal).
+    _build: ClassVar[Callable[..., AuthState]]
 
     @classmethod
     def signed_out(
@@ -296,4 +292,4 @@ def _make_builder() -> Callable[..., AuthState]:
     return build
 
 
-AuthState._build = staticmethod(_make_builder())  # type: ignore[method-assign]
+AuthState._build = staticmethod(_make_builder())

@@ -76,6 +76,13 @@ class TokenProvider(Provider):
         #: Several issuers (an allow-list or a resolver) instead of ``policy.issuer``.
         self.router = router
         self._cache: VerifiedCache[AuthState] = VerifiedCache()
+        #: Whether a cached state may answer a Bearer token without a proof at all (not in
+        #: the ``required`` DPoP mode, nor with an issuer resolver), and whether a
+        #: DPoP-bound one must come with its proof.
+        self._bearer_cacheable = self.dpop.mode != "required" and (
+            router is None or router.issuers.resolver is None
+        )
+        self._bound_needs_proof = self.dpop.mode == "allowed" or self.dpop.reject_bound_bearer
 
     @property
     def static_issuers(self) -> frozenset[str]:
@@ -100,15 +107,8 @@ class TokenProvider(Provider):
         mode (``required``, or a DPoP-bound token that must come with its proof), or with an
         issuer resolver, whose answer may differ from one request to the next.
         """
-        if self.router is not None and self.router.issuers.resolver is not None:
-            return None
-        state = self._cache.get(token, now)
-        if state is None:
-            return None
-        dpop = self.dpop
-        if dpop.mode == "required" or (
-            "cnf" in state.claims and (dpop.mode == "allowed" or dpop.reject_bound_bearer)
-        ):
+        state = self._cache.get(token, now) if self._bearer_cacheable else None
+        if state is None or ("cnf" in state.claims and self._bound_needs_proof):
             return None
         return state
 
