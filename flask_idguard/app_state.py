@@ -1,9 +1,9 @@
 """The per-app state (``app.extensions["idguard"]``), its one accessor, and the request hooks.
 
 ``before_request`` asks the providers, in order, for the request's :class:`AuthState` and keeps
-it on ``g``; a handshake is answered at once with a ``307``. ``after_request``, arranged per
-request when needed, appends the
-state's response headers (``Set-Cookie``, ``x-clerk-auth-*``, ``DPoP-Nonce``...).
+it on ``g``; a handshake is answered at once with a ``307``. ``after_request``, arranged for a
+request whose state needs it, appends the state's response headers (``Set-Cookie``,
+``x-clerk-auth-*``, ``DPoP-Nonce``...).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import cast
 
@@ -23,7 +24,6 @@ from flask import current_app
 from flask import g
 from flask import has_request_context
 from flask import request
-from flask.ctx import _AppCtxGlobals
 from flask.wrappers import Request
 from werkzeug.local import LocalProxy
 
@@ -44,6 +44,9 @@ from .signals import authentication_failed
 from .signals import request_authenticated
 from .state import AuthState
 from .users import UsersClients
+
+if TYPE_CHECKING:
+    from flask.ctx import _AppCtxGlobals
 
 __all__ = [
     "G_KEY",
