@@ -7,6 +7,7 @@
   ``bench_requests.py`` and ``instructions.py``.
 * The bearer-token configuration (``IDGUARD_ISSUER``/``IDGUARD_AUDIENCE`` with static keys).
 * Reading the process's resident memory.
+* The ratio a target is judged on: the median of per-round ratios.
 
 Nothing here imports Flask or flask_idguard at module level, so ``bench_startup.py`` can
 time those imports in a fresh interpreter that imported this module.
@@ -14,7 +15,9 @@ time those imports in a fresh interpreter that imported this module.
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -108,3 +111,9 @@ def memory_status() -> dict[str, int]:
     if len(found) != 2:
         raise RuntimeError("resident memory is read from /proc/self/status: Linux only")
     return {"rss": found["VmRSS"], "peak_rss": found["VmHWM"]}
+
+
+def median_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
+    """The median over rounds of ``numerators[r] / denominators[r]``: the cells of a round run
+    back to back, so a drift of the machine's speed from one round to the next cancels."""
+    return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))

@@ -49,6 +49,7 @@ from typing import Any
 from bench_fixtures import bearer_claims
 from bench_fixtures import clerk_headers
 from bench_fixtures import clerk_session_token
+from bench_fixtures import median_ratio
 from bench_fixtures import token_config
 
 HERE = Path(__file__).resolve().parent
@@ -273,10 +274,8 @@ def measure(
 
 
 def paired(values: Mapping[str, list[float]], row: Row, baseline: Row) -> float:
-    """The median over rounds of the row's value divided by its bare view's in that round."""
-    return statistics.median(
-        mine / bare for mine, bare in zip(values[row.name], values[baseline.name], strict=True)
-    )
+    """The row's value over its bare view's, per round (:func:`bench_fixtures.median_ratio`)."""
+    return median_ratio(values[row.name], values[baseline.name])
 
 
 def summarise(samples: Samples) -> list[dict[str, Any]]:

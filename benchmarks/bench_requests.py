@@ -42,6 +42,7 @@ from typing import TypeVar
 
 import jwt as pyjwt
 import responses
+from bench_fixtures import median_ratio
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import Flask
@@ -551,10 +552,8 @@ def summarise(samples: Mapping[str, list[float]]) -> dict[str, dict[str, float]]
 
 
 def per_round(samples: Mapping[str, list[float]], row: str, base: str) -> float:
-    """The median over rounds of ``row``'s time per request over ``base``'s in the same round:
-    the cells of a round run back to back, so a drift of the machine's speed between rounds
-    cancels out."""
-    return statistics.median(b / r for r, b in zip(samples[row], samples[base], strict=True))
+    """``row``'s time per request over ``base``'s (the samples are requests per second)."""
+    return median_ratio(samples[base], samples[row])
 
 
 def targets(samples: Mapping[str, list[float]]) -> list[dict[str, Any]]:

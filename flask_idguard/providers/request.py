@@ -102,7 +102,8 @@ class RequestContext:
     bearer credentials are extracted (and the token parsed) only when a provider asks.
 
     (Computed on first use and kept in plain attributes: ``functools.cached_property`` takes
-    a lock on each first access before Python 3.12, and every access here is a first one.)
+    a lock on each first access before Python 3.12, and Werkzeug's makes a Python call on
+    every access, about 1 % of a fresh token's instructions on this path.)
     """
 
     def __init__(

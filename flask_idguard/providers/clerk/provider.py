@@ -13,7 +13,6 @@ from typing import Any
 from joserfc.jwk import RSAKey
 
 from ...config import ConfigReader
-from ...core.frozen import EMPTY_SET
 from ...core.frozen import shared_set
 from ...core.jwt import TokenError
 from ...core.keys import KeySource
@@ -240,9 +239,7 @@ class ClerkProvider(Provider):
             org_id=fields.org_id,
             org_role=fields.org_role,
             org_slug=fields.org_slug,
-            org_permissions=shared_set(fields.org_permissions)
-            if fields.org_permissions
-            else EMPTY_SET,
+            org_permissions=shared_set(fields.org_permissions or ()),
             session_status=fields.session_status,
             actor=fields.actor,
             factor_verification_age=fields.factor_verification_age,

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from flask import Request
 from werkzeug.datastructures import MultiDict
+from werkzeug.utils import cached_property
 
-from ...core.lazy import cached_property
 from ...core.urls import host_is_valid
 from ...core.urls import origin_of
 from .config import ClerkConfig
