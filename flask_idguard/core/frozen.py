@@ -137,14 +137,15 @@ def strings_in(value: str | list[Any]) -> frozenset[str]:
     key: str | tuple[Any, ...] = value if isinstance(value, str) else tuple(value)
     try:
         found = _READ.get(key)
+        remember = len(key) <= _READ_LONGEST
     except TypeError:  # an array holding arrays or objects: unhashable, not remembered
-        return shared_set(v for v in value if isinstance(v, str))
+        found, remember = None, False
     if found is None:
         if isinstance(value, str):
             found = shared_set(value.split())
         else:
             found = shared_set(v for v in value if isinstance(v, str))
-        if len(key) <= _READ_LONGEST:
+        if remember:
             if len(_READ) >= _SHARED_MAX:
                 _READ.clear()
             _READ[key] = found
