@@ -1,9 +1,10 @@
-"""The per-app state (``app.extensions["idguard"]``), its one accessor, and the request hooks.
+"""The per-app state (``app.extensions["idguard"]``), its one accessor, and the request path.
 
-``before_request`` asks the providers, in order, for the request's :class:`AuthState` and keeps
-it on ``g``; a handshake is answered at once with a ``307``. ``after_request``, arranged for a
-request whose state needs it, appends the state's response headers (``Set-Cookie``,
-``x-clerk-auth-*``, ``DPoP-Nonce``...).
+:meth:`IdGuardState.before_request` (the general path of the hook :mod:`.hooks` makes) asks
+the providers, in order, for the request's :class:`AuthState`; :meth:`IdGuardState.settle`
+keeps it on ``g``, and answers a handshake at once with a ``307``. ``after_request``,
+arranged for a request whose state needs it, appends the state's response headers
+(``Set-Cookie``, ``x-clerk-auth-*``, ``DPoP-Nonce``...).
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ if TYPE_CHECKING:
     from flask.ctx import _AppCtxGlobals
 
 __all__ = [
+    "BEARER_PREFIXES",
     "G_KEY",
+    "NO_TOKEN",
     "RETYPES_ATTR",
     "IdGuardState",
     "after_request",
@@ -71,7 +74,11 @@ _G_ANSWER = "_idguard_answer"
 #: Longer Host values are checked each time, never remembered (a name is at most 253).
 _MAX_REMEMBERED_HOST = 300
 
-_NO_TOKEN = AuthState.signed_out("token-missing", "No token in the request.", failure="missing")
+#: The state of a request without credentials.
+NO_TOKEN = AuthState.signed_out("token-missing", "No token in the request.", failure="missing")
+#: How a bearer ``Authorization`` header starts (RFC 6750 §2.1; the scheme is case-insensitive,
+#: these two spellings are the ones worth a fast path).
+BEARER_PREFIXES = ("Bearer ", "bearer ")
 _BAD_HOST = AuthState.signed_out("host-invalid", INVALID_HOST, failure="invalid_request")
 
 
@@ -89,7 +96,7 @@ class IdGuardState:
     resource_metadata: ResourceMetadata | None = None
 
     @cached_property
-    def _good_hosts(self) -> set[str]:
+    def good_hosts(self) -> set[str]:
         """Host headers already found valid (a few): most requests skip the grammar check."""
         return set()
 
@@ -160,9 +167,9 @@ class IdGuardState:
 
     def auth_state(self) -> AuthState:
         """The current request's auth state, announced through the signals."""
-        return self._announced(self._ask_providers())
+        return self.announce(self._ask_providers())
 
-    def _announced(self, state: AuthState) -> AuthState:
+    def announce(self, state: AuthState) -> AuthState:
         if state.status == "signed-in":
             if request_authenticated.receivers:
                 request_authenticated.send(self.app, state=state)
@@ -175,10 +182,16 @@ class IdGuardState:
         return state
 
     def before_request(self) -> Response | None:
-        """The ``before_request`` hook: compute the state once, keep it on ``g``."""
-        state = self._ask_providers()
+        """The general ``before_request`` path: decide the request, then :meth:`settle` it.
+        (The hook registered is :func:`.hooks.before_request_hook`'s, which comes here when
+        no decision it remembers applies.)"""
+        return self.settle(self._ask_providers())
+
+    def settle(self, state: AuthState) -> Response | None:
+        """Announce ``state`` (the signals) and keep it on ``g``; answer a redirect (Clerk's
+        handshake) at once with a ``307``; raise a refusal."""
         if state.status != "signed-in" or request_authenticated.receivers:
-            self._announced(state)
+            self.announce(state)
         keep(current_g().__dict__, state)
         if state.redirect is not None:
             return Response(status=307, headers={"Location": state.redirect})
@@ -190,8 +203,8 @@ class IdGuardState:
         """Whether a ``Host`` header not seen before is valid (valid ones are remembered)."""
         if not environ_host_ok(environ):
             return False
-        if len(self._good_hosts) < 64 and len(environ["HTTP_HOST"]) <= _MAX_REMEMBERED_HOST:
-            self._good_hosts.add(environ["HTTP_HOST"])
+        if len(self.good_hosts) < 64 and len(environ["HTTP_HOST"]) <= _MAX_REMEMBERED_HOST:
+            self.good_hosts.add(environ["HTTP_HOST"])
         return True
 
     def _ask_providers(self) -> AuthState:
@@ -199,14 +212,14 @@ class IdGuardState:
         req = current_request()
         environ = req.environ
         host = environ.get("HTTP_HOST")
-        if host is not None and host not in self._good_hosts and not self._new_host_ok(environ):
+        if host is not None and host not in self.good_hosts and not self._new_host_ok(environ):
             return _BAD_HOST  # nothing is authenticated on a request with a forged Host
         if self.header_only:
             # Fast path: no Authorization header, or a token verified moments ago.
             header = environ.get("HTTP_AUTHORIZATION")
             if header is None:
-                return _NO_TOKEN
-            if header[:7] in ("Bearer ", "bearer ") and "HTTP_DPOP" not in environ:
+                return NO_TOKEN
+            if header[:7] in BEARER_PREFIXES and "HTTP_DPOP" not in environ:
                 now = time.time()
                 for token_provider in self.token_providers:
                     hit = token_provider.cached_state(header[7:], now)
@@ -222,6 +235,11 @@ class IdGuardState:
                 hit = cookies.remembered(environ, time.time())
                 if hit is not None:
                     return hit
+        return self.decide(req)
+
+    def decide(self, req: Request) -> AuthState:
+        """The providers' answer for ``req``, whose ``Host`` header was found valid, when no
+        remembered decision applies."""
         settings = self.settings
         ctx = RequestContext(
             req,
@@ -270,7 +288,7 @@ def _unanswered(ctx: RequestContext) -> AuthState:
         assert creds.reason is not None and creds.message is not None
         return AuthState.signed_out(creds.reason, creds.message, failure=creds.failure)
     if creds.token is None:
-        return _NO_TOKEN
+        return NO_TOKEN
     parsed = ctx.parsed
     if isinstance(parsed, TokenError):
         return AuthState.signed_out(parsed.reason, parsed.message, failure="invalid_token")

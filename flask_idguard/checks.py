@@ -39,9 +39,22 @@ from .signals import authentication_failed
 from .signals import request_authenticated
 from .state import AuthState
 
-__all__ = ["Check", "Requirement", "add_challenge", "requirement", "run_checks"]
+__all__ = [
+    "Check",
+    "Requirement",
+    "add_challenge",
+    "kept_signed_in",
+    "requirement",
+    "run_checks",
+]
 
 Check = Callable[[AuthState], None]
+
+
+def kept_signed_in() -> bool:
+    """Whether the request's state, as the hook kept it, is signed in (no decision made)."""
+    state = current_g().__dict__.get(G_KEY)
+    return state is not None and state.status == "signed-in"
 
 
 def run_checks(checks: Sequence[Check], vary: bool = False, accepts: Accepts | None = None) -> None:
@@ -193,6 +206,9 @@ class Requirement(NamedTuple):
     vary: bool
     #: The Clerk token types the route accepts besides session tokens, None for those only.
     accepts: Accepts | None
+    #: Whether every signed-in state meets it (sign-in required; no scope, no other token
+    #: type): the guards skip :func:`run_checks` for the signed-in state the hook kept.
+    sign_in_only: bool
 
 
 def requirement(
@@ -214,8 +230,8 @@ def requirement(
                 "scopes cannot be combined with optional=True: check current_auth.scopes "
                 "in the view, or use @scopes_include on a view that requires sign-in"
             )
-        return Requirement((optional_sign_in(pass_invalid),), True, accepts)
+        return Requirement((optional_sign_in(pass_invalid),), True, accepts, False)
     checks: list[Check] = [signed_in(redirect)]
     if scopes is not None:
         checks.append(scope_check(scope_list(scopes), "all"))
-    return Requirement(tuple(checks), False, accepts)
+    return Requirement(tuple(checks), False, accepts, scopes is None and accepts is None)

@@ -19,6 +19,7 @@ from flask import current_app
 from .app_state import RETYPES_ATTR
 from .checks import Check
 from .checks import add_challenge
+from .checks import kept_signed_in
 from .checks import requirement
 from .checks import run_checks
 from .checks import scope_check
@@ -53,14 +54,20 @@ GUARDED: weakref.WeakKeyDictionary[Callable[..., Any], weakref.WeakSet[Callable[
 )
 
 
-def _guard(*checks: Check, vary: bool = False, accepts: Accepts | None = None) -> Callable[[F], F]:
+def _guard(
+    *checks: Check, vary: bool = False, accepts: Accepts | None = None, sign_in_only: bool = False
+) -> Callable[[F], F]:
+    """The decorator running ``checks`` (:func:`~flask_idguard.checks.run_checks`) before the
+    view; with ``sign_in_only``, not for a request the hook found signed in."""
+
     def decorator(view: F) -> F:
         is_async = inspect.iscoroutinefunction(view)
 
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                run_checks(checks, vary, accepts)
+                if not (sign_in_only and kept_signed_in()):
+                    run_checks(checks, vary, accepts)
                 if is_async:
                     return current_app.ensure_sync(view)(*args, **kwargs)
                 return view(*args, **kwargs)
@@ -119,14 +126,14 @@ def requires_auth(
     type is refused with Clerk's ``token-type-mismatch`` (401). States of other providers
     are not filtered.
     """
-    checks, vary, accepts = requirement(
+    checks, vary, accepts, sign_in_only = requirement(
         scopes=scopes,
         redirect=redirect,
         optional=optional,
         pass_invalid=pass_invalid,
         accepts_token=accepts_token,
     )
-    decorator = _guard(*checks, vary=vary, accepts=accepts)
+    decorator = _guard(*checks, vary=vary, accepts=accepts, sign_in_only=sign_in_only)
     return decorator(view) if view is not None else decorator
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from collections.abc import Sequence
-from functools import partial
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from .cli import idguard_cli
 from .config import SOURCES_KEY
 from .config import ConfigReader
 from .errors import ConfigurationError
+from .hooks import before_request_hook
 from .protect import Protection
 from .protect import warn_misplaced_once
 from .providers.auth0 import Auth0Provider
@@ -111,9 +111,7 @@ class IdGuard:
         if state.resource_metadata is not None:
             route = state.resource_metadata.route
             app.add_url_rule(route, "idguard_resource_metadata", state.resource_metadata_view)
-        # A partial, not a bound method: Flask inspects the hook on every request
-        # (ensure_sync), and a method costs it one more step.
-        app.before_request(partial(IdGuardState.before_request, state))
+        app.before_request(before_request_hook(state))
         app.context_processor(_template_context)
         app.cli.add_command(idguard_cli)
         if app.debug:  # development: one look at the routes on the first request

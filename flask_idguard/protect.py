@@ -14,6 +14,7 @@ from flask import Flask
 from flask import current_app
 from flask import request
 
+from .checks import kept_signed_in
 from .checks import requirement
 from .checks import run_checks
 from .decorators import GUARDED
@@ -58,8 +59,9 @@ class Protection:
                 return
             if getattr(current_app.view_functions.get(endpoint), _PUBLIC, False):
                 return
-        checks, vary, accepts = self.requirement
-        run_checks(checks, vary=vary, accepts=accepts)
+        checks, vary, accepts, sign_in_only = self.requirement
+        if not (sign_in_only and kept_signed_in()):
+            run_checks(checks, vary=vary, accepts=accepts)
 
 
 def misplaced_guards(app: Flask) -> list[str]:

@@ -31,7 +31,10 @@ class Provider(ABC):
 
     def remembered(self, environ: Mapping[str, Any], now: float) -> AuthState | None:
         """A decision already made for a request with the same inputs (a cookie provider's
-        fast path, asked only when the request has no ``Authorization`` header), or None."""
+        fast path, asked only when the request has no ``Authorization`` header), or None.
+
+        Only signed-in states with no response header and no redirect are remembered (the
+        request hook relies on it)."""
         return None
 
     def challenge_offer(self) -> tuple[bool, tuple[str, ...]]:

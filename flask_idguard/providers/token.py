@@ -101,7 +101,8 @@ class TokenProvider(Provider):
         return issuer is not None and issuer == self.policy.issuer
 
     def cached_state(self, token: str, now: float) -> AuthState | None:
-        """The state of a token this provider verified recently, sent as Bearer without proof.
+        """The state of a token this provider verified recently, sent as Bearer without proof:
+        signed in, with no response header (the request hook relies on it).
 
         None when the token is unknown or expired, when Bearer would not do in this DPoP
         mode (``required``, or a DPoP-bound token that must come with its proof), or with an
