@@ -7,6 +7,7 @@ import hashlib
 import sys
 import threading
 from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable
 from collections.abc import Hashable
 from typing import Generic
@@ -37,6 +38,11 @@ class VerifiedCache(Generic[V]):
         #: sooner and take longer (docs/performance.rst).
         self._windows: dict[Hashable, tuple[float, float]] = {}
         self._values: dict[Hashable, V] = {}
+        #: The keys, oldest first: a full cache lets one entry go for each one it takes.
+        #: The collector counts tracked objects made net of those freed (never below zero),
+        #: so freeing an entry's objects as the next one's are made keeps collections as
+        #: rare as without the cache, where freeing a batch at once was lost to the count.
+        self._order: deque[Hashable] = deque()
         self._lock = threading.Lock()
 
     def get(self, token: Hashable, now: float) -> V | None:
@@ -52,10 +58,12 @@ class VerifiedCache(Generic[V]):
     def put(self, token: Hashable, not_before: float, until: float, state: V) -> None:
         with self._lock:
             windows, values = self._windows, self._values
-            if token not in windows and len(windows) >= self._size:
-                for old in list(windows)[: self._size // 8 or 1]:
-                    del windows[old]
+            if token not in windows:
+                if len(windows) >= self._size:
+                    old = self._order.popleft()
+                    del windows[old]  # before its value: a reader finding the window finds it
                     del values[old]
+                self._order.append(token)
             values[token] = state  # before its window: a reader finding the window finds it
             windows[token] = (not_before, until)
 
