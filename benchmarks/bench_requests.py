@@ -410,19 +410,49 @@ def calibrate(run: Callable[[int], None], target: float) -> int:
         n *= 3
 
 
-def measure(cells: list[Cell], rounds: int, target: float) -> dict[str, list[float]]:
-    """Requests per second of every cell, one sample per round, interleaved and rotated."""
+class GCClock:
+    """Time spent in the cyclic garbage collector (``gc.callbacks``), added up until read."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: Mapping[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._started
+
+    def take(self) -> float:
+        """The time added up since the last call."""
+        total, self.total = self.total, 0.0
+        return total
+
+
+def measure(
+    cells: list[Cell], rounds: int, target: float
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Requests per second of every cell, one sample per round, interleaved and rotated; and
+    the microseconds per request the garbage collector took in each sample."""
     for cell in cells:
         cell.n = calibrate(cell.run, target)
     samples: dict[str, list[float]] = {cell.name: [] for cell in cells}
-    for r in range(rounds):
-        shift = r % len(cells)
-        for cell in cells[shift:] + cells[:shift]:
-            gc.collect()
-            start = time.perf_counter()
-            cell.run(cell.n)
-            samples[cell.name].append(cell.n / (time.perf_counter() - start))
-    return samples
+    collector: dict[str, list[float]] = {cell.name: [] for cell in cells}
+    clock = GCClock()
+    gc.callbacks.append(clock)
+    try:
+        for r in range(rounds):
+            shift = r % len(cells)
+            for cell in cells[shift:] + cells[:shift]:
+                gc.collect()
+                clock.take()
+                start = time.perf_counter()
+                cell.run(cell.n)
+                samples[cell.name].append(cell.n / (time.perf_counter() - start))
+                collector[cell.name].append(clock.take() / cell.n * 1e6)
+    finally:
+        gc.callbacks.remove(clock)
+    return samples, collector
 
 
 def fresh_tokens_never_cached(app: Flask, fresh: Sequence[Headers], position: int) -> bool:
@@ -539,13 +569,16 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
 
-def summarise(samples: Mapping[str, list[float]]) -> dict[str, dict[str, float]]:
+def summarise(
+    samples: Mapping[str, list[float]], collector: Mapping[str, list[float]]
+) -> dict[str, dict[str, float]]:
     return {
         name: {
             "median_rps": statistics.median(s),
             "min_rps": min(s),
             "max_rps": max(s),
             "median_us": 1e6 / statistics.median(s),
+            "gc_us": statistics.median(collector[name]),
         }
         for name, s in samples.items()
     }
@@ -594,15 +627,15 @@ def print_report(
         f"cell, interleaved; fresh tokens cycle through {FRESH_POOL} > {VERIFIED_CACHE_SIZE}\n"
     )
     width = max(len(r) for r in ROWS)
-    print(f"| {'row':<{width}} | median req/s |       min-max | us/request | x bare |")
-    print(f"|{'-' * (width + 2)}|-------------:|--------------:|-----------:|-------:|")
+    print(f"| {'row':<{width}} | median req/s |       min-max | us/request | x bare | GC us |")
+    print(f"|{'-' * (width + 2)}|-------------:|--------------:|-----------:|-------:|------:|")
     base = stats[BARE]["median_us"]
     for name in ROWS:
         s = stats[name]
         spread = f"{s['min_rps']:,.0f}-{s['max_rps']:,.0f}"
         print(
             f"| {name:<{width}} | {s['median_rps']:>12,.0f} | {spread:>13} "
-            f"| {s['median_us']:>10.1f} | {s['median_us'] / base:>6.2f} |"
+            f"| {s['median_us']:>10.1f} | {s['median_us'] / base:>6.2f} | {s['gc_us']:>5.2f} |"
         )
     print()
     repeated_vs_header = stats[REPEATED]["median_us"] / stats[BARE_HEADER]["median_us"]
@@ -690,12 +723,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     issuer = TestIssuer(alg="RS256")
     fresh = [bearer(mint(issuer, i)) for i in range(FRESH_POOL)]
     cells, guarded = build_cells(issuer, fresh)
-    samples = measure(cells, args.rounds, args.target)
+    samples, collector = measure(cells, args.rounds, args.target)
     fresh_cell = next(c for c in cells if c.name == FRESH)
     never_cached = fresh_tokens_never_cached(guarded, fresh, fresh_cell.run.position)
     cold = cold_start(issuer, fresh)
     flood = unknown_kid_flood(issuer, fresh)
-    stats = summarise(samples)
+    stats = summarise(samples, collector)
     goals = targets(samples)
     print_report(args, stats, goals, cold, flood, never_cached)
     if args.json:
@@ -707,6 +740,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "fresh_pool": FRESH_POOL,
             "iterations": {c.name: c.n for c in cells},
             "samples_rps": samples,
+            "samples_gc_us": collector,
             "stats": stats,
             "targets": goals,
             "cold_start": cold,
