@@ -53,6 +53,7 @@ from flask.testing import FlaskClient
 
 from flask_idguard import IdGuard
 from flask_idguard import requires_auth
+from flask_idguard.core.cache import VerifiedCache
 from flask_idguard.providers.token import TokenProvider
 from flask_idguard.testing import TestIssuer
 
@@ -709,6 +710,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=0,
         help="also cProfile N repeated-token requests and print where the time goes",
     )
+    parser.add_argument(
+        "--no-verified-cache",
+        action="store_true",
+        help="diagnostic: IdGuard keeps no verified token or Clerk decision (VerifiedCache.put "
+        "does nothing), to show what keeping them costs the fresh-token rows",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.target = 2, 0.05
@@ -720,6 +727,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     args = parse_args(argv)
+    if args.no_verified_cache:
+        VerifiedCache.put = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
+        print("--no-verified-cache: nothing is kept; the repeated rows verify every request\n")
     issuer = TestIssuer(alg="RS256")
     fresh = [bearer(mint(issuer, i)) for i in range(FRESH_POOL)]
     cells, guarded = build_cells(issuer, fresh)
