@@ -170,6 +170,9 @@ class IdGuardState:
         return self.announce(self._ask_providers())
 
     def announce(self, state: AuthState) -> AuthState:
+        """Send the signal ``state`` calls for, if any has receivers: ``request_authenticated``
+        when signed in, ``authentication_failed`` for a failure other than no credentials
+        (left to the route when it decides the request again for other token types)."""
         if state.status == "signed-in":
             if request_authenticated.receivers:
                 request_authenticated.send(self.app, state=state)

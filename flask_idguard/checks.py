@@ -52,7 +52,8 @@ Check = Callable[[AuthState], None]
 
 
 def kept_signed_in() -> bool:
-    """Whether the request's state, as the hook kept it, is signed in (no decision made)."""
+    """Whether the state the hook kept for this request is signed in (this decides nothing:
+    False when no state is kept yet)."""
     state = current_g().__dict__.get(G_KEY)
     return state is not None and state.status == "signed-in"
 
