@@ -10,7 +10,6 @@ arranged for a request whose state needs it, appends the state's response header
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -40,6 +39,10 @@ from .providers.base import Provider
 from .providers.request import RequestContext
 from .providers.settings import Settings
 from .providers.token import TokenProvider
+from .recall import NO_TOKEN
+from .recall import Recall
+from .recall import bearer_recall
+from .recall import cookie_recall
 from .resource_metadata import ResourceMetadata
 from .signals import authentication_failed
 from .signals import request_authenticated
@@ -50,9 +53,7 @@ if TYPE_CHECKING:
     from flask.ctx import _AppCtxGlobals
 
 __all__ = [
-    "BEARER_PREFIXES",
     "G_KEY",
-    "NO_TOKEN",
     "RETYPES_ATTR",
     "IdGuardState",
     "after_request",
@@ -74,11 +75,6 @@ _G_ANSWER = "_idguard_answer"
 #: Longer Host values are checked each time, never remembered (a name is at most 253).
 _MAX_REMEMBERED_HOST = 300
 
-#: The state of a request without credentials.
-NO_TOKEN = AuthState.signed_out("token-missing", "No token in the request.", failure="missing")
-#: How a bearer ``Authorization`` header starts (RFC 6750 §2.1; the scheme is case-insensitive,
-#: these two spellings are the ones worth a fast path).
-BEARER_PREFIXES = ("Bearer ", "bearer ")
 _BAD_HOST = AuthState.signed_out("host-invalid", INVALID_HOST, failure="invalid_request")
 
 
@@ -128,6 +124,16 @@ class IdGuardState:
             and not s.allow_query_token
             and not s.allow_form_token
         )
+
+    @cached_property
+    def recall(self) -> Recall | None:
+        """How a decision already made for a request is found (:mod:`.recall`), once its
+        ``Host`` header is found valid; None when no provider here remembers any."""
+        if self.header_only:
+            return bearer_recall(self.token_providers)
+        if self.cookie_provider is not None:
+            return cookie_recall(self.cookie_provider)
+        return None
 
     @cached_property
     def _offers(self) -> dict[str | None, tuple[bool, tuple[str, ...]]]:
@@ -217,27 +223,11 @@ class IdGuardState:
         host = environ.get("HTTP_HOST")
         if host is not None and host not in self.good_hosts and not self._new_host_ok(environ):
             return _BAD_HOST  # nothing is authenticated on a request with a forged Host
-        if self.header_only:
-            # Fast path: no Authorization header, or a token verified moments ago.
-            header = environ.get("HTTP_AUTHORIZATION")
-            if header is None:
-                return NO_TOKEN
-            if header[:7] in BEARER_PREFIXES and "HTTP_DPOP" not in environ:
-                now = time.time()
-                for token_provider in self.token_providers:
-                    hit = token_provider.cached_state(header[7:], now)
-                    if hit is not None:
-                        return hit
-        else:
-            cookies = self.cookie_provider
-            if (
-                cookies is not None
-                and "HTTP_AUTHORIZATION" not in environ
-                and "HTTP_DPOP" not in environ
-            ):
-                hit = cookies.remembered(environ, time.time())
-                if hit is not None:
-                    return hit
+        recall = self.recall
+        if recall is not None:
+            hit = recall(environ)
+            if hit is not None:
+                return hit
         return self.decide(req)
 
     def decide(self, req: Request) -> AuthState:
