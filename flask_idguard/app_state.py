@@ -61,6 +61,7 @@ __all__ = [
     "current_g",
     "current_request",
     "keep",
+    "send_signals",
 ]
 
 logger = logging.getLogger("flask_idguard")
@@ -176,18 +177,16 @@ class IdGuardState:
         return self.announce(self._ask_providers())
 
     def announce(self, state: AuthState) -> AuthState:
-        """Send the signal ``state`` calls for, if any has receivers: ``request_authenticated``
-        when signed in, ``authentication_failed`` for a failure other than no credentials
-        (left to the route when it decides the request again for other token types)."""
-        if state.status == "signed-in":
-            if request_authenticated.receivers:
-                request_authenticated.send(self.app, state=state)
-        elif (
-            state.failure not in (None, "missing")
+        """:func:`send_signals` for ``state``, except a failure that a route accepting other
+        token types decides again: its decorator announces that decision."""
+        if (
+            state.retype is not None
+            and state.failure not in (None, "missing")
             and authentication_failed.receivers
-            and not (state.retype is not None and _route_retypes())
+            and _route_retypes()
         ):
-            authentication_failed.send(self.app, state=state)
+            return state
+        send_signals(self.app, state)
         return state
 
     def before_request(self) -> Response | None:
@@ -265,6 +264,16 @@ class IdGuardState:
 #: Set on a view by ``@requires_auth(accepts_token=...)``: the route decides the request again
 #: (machine tokens), and its decorator sends the signals of that decision.
 RETYPES_ATTR = "_idguard_retypes"
+
+
+def send_signals(app: Flask, state: AuthState) -> None:
+    """Send the signal ``state`` calls for, if it has receivers: ``request_authenticated``
+    when signed in, ``authentication_failed`` for a failure other than no credentials."""
+    if state.status == "signed-in":
+        if request_authenticated.receivers:
+            request_authenticated.send(app, state=state)
+    elif state.failure not in (None, "missing") and authentication_failed.receivers:
+        authentication_failed.send(app, state=state)
 
 
 def _route_retypes() -> bool:

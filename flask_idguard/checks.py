@@ -22,6 +22,7 @@ from .app_state import app_state
 from .app_state import current_g
 from .app_state import current_request
 from .app_state import keep
+from .app_state import send_signals
 from .auth import current_auth_state
 from .core.urls import without_params
 from .errors import AuthenticationRequired
@@ -35,8 +36,6 @@ from .errors import ServiceUnavailable
 from .errors import UseDPoPNonce
 from .providers.clerk.machine import Accepts
 from .providers.clerk.machine import accepts_value
-from .signals import authentication_failed
-from .signals import request_authenticated
 from .state import AuthState
 
 __all__ = [
@@ -95,10 +94,7 @@ def _accepting(state: AuthState, accepts: Accepts) -> AuthState:
     retyped = state.retype(state, accepts) if state.retype is not None else state
     if retyped is not state:
         keep(current_g().__dict__, retyped)
-        if retyped.is_signed_in and request_authenticated.receivers:
-            request_authenticated.send(app_state().app, state=retyped)
-        elif retyped.failure not in (None, "missing") and authentication_failed.receivers:
-            authentication_failed.send(app_state().app, state=retyped)
+        send_signals(app_state().app, retyped)
     return retyped
 
 
